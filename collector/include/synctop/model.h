@@ -1,0 +1,127 @@
+/* model.h - the viewer's model of a session: what the dashboard, --json and
+ * --batch draw, and nothing else.
+ *
+ * st_model_refresh() takes a validated read-only snapshot of the table,
+ * samples /proc (through libproc2) for every registered live process and for
+ * the system, and derives rates (per second) between this refresh and the
+ * previous one. Every object is described by a list of named fields, so an
+ * output needs no knowledge of a primitive's layout: JSON keys are the field
+ * names, and a new primitive brings its fields with it.
+ */
+#ifndef SYNCTOP_MODEL_H
+#define SYNCTOP_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "process.h"
+#include "result.h"
+#include "table.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum st_value_kind {
+    ST_VALUE_U64 = 0,
+    ST_VALUE_I64,
+    ST_VALUE_DOUBLE,
+    ST_VALUE_TEXT,
+    ST_VALUE_PID,     /* i64; 0 means "nobody" and prints as null in JSON */
+} st_value_kind;
+
+enum st_field_flags {
+    ST_FIELD_COUNTER = 1u << 0,   /* grows monotonically: the model derives a rate */
+    ST_FIELD_DURATION = 1u << 1,  /* nanoseconds */
+    ST_FIELD_BYTES = 1u << 2,
+};
+
+typedef struct st_field {
+    const char *name;         /* the JSON key, e.g. "acquisitions" (static) */
+    st_value_kind kind;
+    unsigned flags;
+    union {
+        uint64_t u64;
+        int64_t i64;
+        double f64;
+        const char *text;     /* owned by the model, valid until the next refresh */
+    } value;
+    bool has_rate;            /* counters, once two refreshes are known */
+    double rate_per_s;
+} st_field;
+
+#define ST_OBJECT_NAME_BYTES 64
+#define ST_MAX_FIELDS 24
+
+typedef struct st_object_view {
+    uint32_t index;              /* slot index in the table */
+    uint32_t type;               /* st_object_type */
+    const char *type_name;       /* "lock", ... */
+    char name[ST_OBJECT_NAME_BYTES];
+    pid_t creator_pid;
+    uint64_t created_ns;         /* CLOCK_REALTIME */
+    uint32_t field_count;
+    st_field fields[ST_MAX_FIELDS];
+} st_object_view;
+
+typedef struct st_process_view {
+    uint32_t index;              /* slot index in the table */
+    pid_t pid;
+    uint64_t start_ticks;        /* start time since boot, clock ticks */
+    char name[ST_PROCESS_NAME_MAX + 1];
+    char role[ST_PROCESS_ROLE_MAX + 1];
+    st_process_state state;
+    bool alive;                  /* pid exists with the same start time */
+    uint32_t restarts;
+    uint64_t heartbeat_age_ns;   /* 0 when it never sent one */
+    bool blocked;
+    uint32_t blocked_object;     /* slot index, valid when blocked */
+    char blocked_object_name[ST_OBJECT_NAME_BYTES];
+    st_operation blocked_op;
+    uint64_t blocked_for_ns;
+    bool sampled;                /* /proc figures below are known */
+    double cpu_percent;          /* of one CPU; may exceed 100 with threads */
+    uint64_t rss_bytes;          /* resident memory, as ps shows it */
+} st_process_view;
+
+typedef struct st_system_view {
+    uint32_t cpus;
+    double cpu_percent;          /* busy share of all CPUs since the last refresh */
+    uint64_t mem_total_bytes;
+    uint64_t mem_available_bytes;
+    double load[3];
+    double uptime_s;
+} st_system_view;
+
+typedef struct st_model st_model;
+
+st_result st_model_new(st_model **out);
+void st_model_free(st_model *model);
+
+/* Take a snapshot of table (read-only handle) and sample /proc. With a NULL
+ * table only the system figures are refreshed (no session yet). On a
+ * validation failure the previous figures stay and the error is returned. */
+st_result st_model_refresh(st_model *model, const st_table *table);
+
+uint64_t st_model_time_ns(const st_model *model);          /* CLOCK_REALTIME */
+const char *st_model_session(const st_model *model);        /* "" without a table */
+/* The session's segment was removed: the figures are the last ones seen. */
+bool st_model_session_ended(const st_model *model);
+/* How many refreshes have succeeded (rates exist from the second on). */
+uint64_t st_model_refresh_count(const st_model *model);
+const st_system_view *st_model_system(const st_model *model);
+size_t st_model_process_count(const st_model *model);
+const st_process_view *st_model_process(const st_model *model, size_t i);
+size_t st_model_object_count(const st_model *model);
+const st_object_view *st_model_object(const st_model *model, size_t i);
+/* Slots skipped because they failed validation in the last refresh. */
+uint32_t st_model_corrupt_slots(const st_model *model);
+
+/* The field called name, or NULL. */
+const st_field *st_object_field(const st_object_view *object, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

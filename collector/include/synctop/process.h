@@ -1,0 +1,66 @@
+/* process.h - a process's own entry in the status table.
+ *
+ * A process registers explicitly with st_process_register(), or implicitly
+ * on its first primitive call (named after its command). After fork() the
+ * child is a new process: it registers again on its next call.
+ */
+#ifndef SYNCTOP_PROCESS_H
+#define SYNCTOP_PROCESS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "result.h"
+#include "table.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ST_PROCESS_NAME_MAX 31
+#define ST_PROCESS_ROLE_MAX 23
+
+typedef enum st_process_state {
+    ST_PROCESS_STARTING = 0,
+    ST_PROCESS_RUNNING,
+    ST_PROCESS_BLOCKED,
+    ST_PROCESS_UNHEALTHY,
+    ST_PROCESS_CRASHED,
+    ST_PROCESS_STOPPED,
+    ST_PROCESS_STATE_COUNT
+} st_process_state;
+
+/* What a blocked process is doing. */
+typedef enum st_operation {
+    ST_OP_NONE = 0,
+    ST_OP_ACQUIRE,
+    ST_OP_RELEASE,
+    ST_OP_WAIT,
+    ST_OP_PUT,
+    ST_OP_GET,
+    ST_OP_SEND,
+    ST_OP_RECV,
+    ST_OP_JOIN,
+    ST_OP_COUNT
+} st_operation;
+
+/* Register (or rename) the calling process in the table. name and role may
+ * be NULL (name defaults to the command name, role to ""). Longer names
+ * are refused with ST_ENAMETOOLONG. */
+st_result st_process_register(st_table *table, const char *name, const char *role);
+
+/* Set the calling process's state; registers it first if needed. */
+st_result st_process_set_state(st_table *table, st_process_state state);
+
+/* Record a heartbeat (now) for the calling process. */
+st_result st_process_heartbeat(st_table *table);
+
+/* Release the calling process's slot (a clean exit). */
+st_result st_process_unregister(st_table *table);
+
+const char *st_process_state_name(st_process_state state);
+const char *st_operation_name(st_operation op);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,101 @@
+/* internal.h - what the collector's files share and the public headers do
+ * not show: the table handle, the calling process's identity, the object
+ * registry and the error-detail helper. */
+#ifndef SYNCTOP_INTERNAL_H
+#define SYNCTOP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <synctop/synctop.h>
+#include "table_layout.h"
+
+/* Object types stored in st_object_header.type. Append only: the values are
+ * part of the table ABI. */
+typedef enum st_object_type {
+    ST_TYPE_NONE = 0,
+    ST_TYPE_LOCK = 1,
+    ST_TYPE_COUNT
+} st_object_type;
+
+struct st_table {
+    int fd;
+    bool readonly;
+    uint8_t *base;                  /* the mapping */
+    size_t size;
+    st_table_header *header;
+    st_process_slot *processes;
+    st_object_slot *objects;
+    uint32_t *name_index;
+    /* A private copy of the header's layout, validated once at attach. */
+    uint32_t process_capacity;
+    uint32_t object_capacity;
+    st_clock_calibration clock;
+    char session[ST_SESSION_NAME_MAX + 1];
+    char shm_name[ST_SESSION_NAME_MAX + 64];
+    /* The calling process's own slot; re-registered after fork. */
+    st_process_slot *self;
+    unsigned self_fork_generation;
+};
+
+/* Set the thread's error detail and return code (printf-style). */
+st_result st_fail(st_result code, const char *format, ...) __attribute__((format(printf, 2, 3)));
+void st_clear_detail(void);
+
+/* ---- the calling process (process_registry.c) ---- */
+
+/* The caller's pid, kept current across fork (no syscall). */
+extern pid_t st_self_pid;
+/* Bumped in every child after fork(). */
+extern unsigned st_fork_generation;
+void st_process_identity_init(void);
+
+/* The calling process's slot in table, registering it (named after its
+ * command) when it has none yet or forked since. NULL when the process
+ * table is full: primitives then work on, unlisted. */
+st_process_slot *st_self_slot_slow(st_table *table);
+static inline st_process_slot *st_self_slot(st_table *table)
+{
+    if (__builtin_expect(table->self != NULL && table->self_fork_generation == st_fork_generation, 1))
+        return table->self;
+    return st_self_slot_slow(table);
+}
+
+/* Mark the caller blocked on an object (or not). */
+void st_process_mark_blocked(st_table *table, uint32_t object_index, st_operation op);
+void st_process_mark_unblocked(st_table *table);
+
+/* Count registered processes that are still alive (pid and start time). */
+uint32_t st_table_count_live_processes(const st_table *table);
+
+/* ---- registry lock (table.c) ---- */
+st_result st_registry_lock(st_table *table);
+void st_registry_unlock(st_table *table);
+/* After a process died holding the registry lock: free half-made slots and
+ * rebuild the name index from the live slots (object_registry.c). */
+void st_registry_recover(st_table *table);
+/* Validate a header against this build and a segment size (table.c). */
+st_result st_header_validate(const st_table_header *h, uint64_t segment_size, const char *session);
+
+/* Initialise a robust, process-shared, error-checking mutex in place. */
+int st_robust_mutex_init(pthread_mutex_t *mutex);
+
+/* ---- objects (object_registry.c) ---- */
+
+typedef void (*st_body_init_fn)(void *body, const void *params);
+
+/* Find the object called name, or create it with type and init(body, params).
+ * Validates the name. Returns its slot index. */
+st_result st_object_open(st_table *table, st_object_type type, const char *name,
+                         st_body_init_fn init, const void *params, uint32_t *index_out);
+
+static inline st_object_slot *st_object_slot_at(st_table *table, uint32_t index)
+{
+    return &table->objects[index];
+}
+
+/* ---- process identity (proc_identity.c) ---- */
+#include "proc_identity.h"
+
+#endif

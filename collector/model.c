@@ -1,0 +1,227 @@
+/* model.c - the viewer's model: snapshot + /proc sample + rates.
+ *
+ * Each refresh takes a new snapshot into a spare buffer, samples the system
+ * and every registered process through the libproc2 sampler, derives rates
+ * for counter fields against the previous snapshot (objects matched by slot
+ * index and creation time, both lists being sorted by index), and then swaps
+ * the buffers. A failed refresh leaves the previous figures in place.
+ */
+#include "snapshot.h"
+#include "proc_sampler.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct st_model {
+    st_proc_sampler *sampler;
+    st_snapshot current;
+    st_snapshot next;
+    st_system_view system;
+    uint64_t time_ns;
+    uint64_t refreshes;
+    bool have_snapshot;
+    bool session_ended;
+    pid_t *pids;
+    st_proc_sample *samples;
+    size_t sample_alloc;
+};
+
+st_result st_model_new(st_model **out)
+{
+    if (!out)
+        return st_fail(ST_EINVAL, "st_model_new: out is NULL");
+    st_model *model = calloc(1, sizeof *model);
+    if (!model)
+        return st_fail(ST_ENOMEM, "st_model_new: out of memory");
+    st_result r = st_proc_sampler_new(&model->sampler);
+    if (r != ST_OK) {
+        free(model);
+        return r;
+    }
+    *out = model;
+    return ST_OK;
+}
+
+void st_model_free(st_model *model)
+{
+    if (!model)
+        return;
+    st_proc_sampler_free(model->sampler);
+    st_snapshot_free(&model->current);
+    st_snapshot_free(&model->next);
+    free(model->pids);
+    free(model->samples);
+    free(model);
+}
+
+static st_result sample_processes(st_model *model, st_snapshot *snap)
+{
+    size_t n = snap->process_count;
+    if (n == 0)
+        return ST_OK;
+    if (n > model->sample_alloc) {
+        pid_t *pids = realloc(model->pids, n * sizeof *pids);
+        if (pids)
+            model->pids = pids;
+        st_proc_sample *samples = realloc(model->samples, n * sizeof *samples);
+        if (samples)
+            model->samples = samples;
+        if (!pids || !samples)
+            return st_fail(ST_ENOMEM, "model: out of memory");
+        model->sample_alloc = n;
+    }
+    for (size_t i = 0; i < n; i++)
+        model->pids[i] = snap->processes[i].pid;
+    st_result r = st_proc_sampler_processes(model->sampler, model->pids, n, model->samples);
+    if (r != ST_OK)
+        return r;
+    for (size_t i = 0; i < n; i++) {
+        st_process_view *view = &snap->processes[i];
+        const st_proc_sample *sample = &model->samples[i];
+        bool same_process = sample->found && (view->start_ticks == 0 || sample->start_ticks == view->start_ticks);
+        view->alive = same_process && sample->state != 'Z' && sample->state != 'X';
+        view->sampled = same_process;
+        view->cpu_percent = same_process && sample->cpu_known ? sample->cpu_percent : 0.0;
+        view->rss_bytes = same_process ? sample->rss_bytes : 0;
+    }
+    return ST_OK;
+}
+
+static double field_number(const st_field *field)
+{
+    switch (field->kind) {
+    case ST_VALUE_U64:
+        return (double)field->value.u64;
+    case ST_VALUE_I64:
+    case ST_VALUE_PID:
+        return (double)field->value.i64;
+    case ST_VALUE_DOUBLE:
+        return field->value.f64;
+    default:
+        return 0;
+    }
+}
+
+/* Rates of counter fields between prev and cur (same object, same type). */
+static void derive_rates(st_object_view *cur, const st_object_view *prev, double seconds)
+{
+    uint32_t n = cur->field_count < prev->field_count ? cur->field_count : prev->field_count;
+    for (uint32_t f = 0; f < n; f++) {
+        st_field *field = &cur->fields[f];
+        if (!(field->flags & ST_FIELD_COUNTER) || field->name != prev->fields[f].name)
+            continue;
+        double delta = field_number(field) - field_number(&prev->fields[f]);
+        field->has_rate = true;
+        field->rate_per_s = delta > 0 ? delta / seconds : 0.0;
+    }
+}
+
+static void rates_against(st_snapshot *cur, const st_snapshot *prev)
+{
+    if (prev->taken_ns == 0 || cur->taken_ns <= prev->taken_ns)
+        return;
+    double seconds = (double)(cur->taken_ns - prev->taken_ns) / 1e9;
+    size_t j = 0;
+    for (size_t i = 0; i < cur->object_count; i++) {
+        st_object_view *object = &cur->objects[i];
+        while (j < prev->object_count && prev->objects[j].index < object->index)
+            j++;
+        if (j >= prev->object_count)
+            break;
+        const st_object_view *before = &prev->objects[j];
+        if (before->index == object->index && before->created_ns == object->created_ns &&
+            before->type == object->type)
+            derive_rates(object, before, seconds);
+    }
+}
+
+st_result st_model_refresh(st_model *model, const st_table *table)
+{
+    if (!model)
+        return st_fail(ST_EINVAL, "st_model_refresh: model is NULL");
+    st_result r = st_proc_sampler_system(model->sampler, &model->system);
+    if (r != ST_OK)
+        return r;
+    model->time_ns = st_realtime_ns();
+    if (!table)
+        return ST_OK;
+    if (st_table_is_removed(table)) {
+        model->session_ended = true;
+        return ST_OK;
+    }
+    r = st_snapshot_take(table, &model->next);
+    if (r != ST_OK)
+        return r;
+    r = sample_processes(model, &model->next);
+    if (r != ST_OK)
+        return r;
+    if (model->have_snapshot && strcmp(model->current.session, model->next.session) == 0)
+        rates_against(&model->next, &model->current);
+    st_snapshot spare = model->current;
+    model->current = model->next;
+    model->next = spare;
+    model->have_snapshot = true;
+    model->session_ended = false;
+    model->refreshes++;
+    return ST_OK;
+}
+
+uint64_t st_model_time_ns(const st_model *model)
+{
+    return model ? model->time_ns : 0;
+}
+
+const char *st_model_session(const st_model *model)
+{
+    return model && model->have_snapshot ? model->current.session : "";
+}
+
+bool st_model_session_ended(const st_model *model)
+{
+    return model && model->session_ended;
+}
+
+uint64_t st_model_refresh_count(const st_model *model)
+{
+    return model ? model->refreshes : 0;
+}
+
+const st_system_view *st_model_system(const st_model *model)
+{
+    return model ? &model->system : NULL;
+}
+
+size_t st_model_process_count(const st_model *model)
+{
+    return model ? model->current.process_count : 0;
+}
+
+const st_process_view *st_model_process(const st_model *model, size_t i)
+{
+    return model && i < model->current.process_count ? &model->current.processes[i] : NULL;
+}
+
+size_t st_model_object_count(const st_model *model)
+{
+    return model ? model->current.object_count : 0;
+}
+
+const st_object_view *st_model_object(const st_model *model, size_t i)
+{
+    return model && i < model->current.object_count ? &model->current.objects[i] : NULL;
+}
+
+uint32_t st_model_corrupt_slots(const st_model *model)
+{
+    return model ? model->current.corrupt_slots : 0;
+}
+
+const st_field *st_object_field(const st_object_view *object, const char *name)
+{
+    if (!object || !name)
+        return NULL;
+    for (uint32_t i = 0; i < object->field_count && i < ST_MAX_FIELDS; i++)
+        if (strcmp(object->fields[i].name, name) == 0)
+            return &object->fields[i];
+    return NULL;
+}

@@ -1,0 +1,30 @@
+/* object_types.h - the viewer side's table of object types.
+ *
+ * Each primitive describes itself once: its name (the JSON "type") and how
+ * to turn a private copy of its slot body into named fields. Snapshot, model,
+ * JSON, batch output and the dashboard all go through this table, so adding
+ * a primitive means adding one entry here, not a case in five switches.
+ */
+#ifndef SYNCTOP_OBJECT_TYPES_H
+#define SYNCTOP_OBJECT_TYPES_H
+
+#include <synctop/model.h>
+#include "internal.h"
+
+typedef struct st_object_type_descriptor {
+    const char *name;
+    /* Fill view->fields from body, a private copy of the slot's body. */
+    void (*describe)(const void *body, const st_clock_calibration *clock, st_object_view *view);
+} st_object_type_descriptor;
+
+/* The descriptor of a type, or NULL for an unknown one. */
+const st_object_type_descriptor *st_object_type_get(uint32_t type);
+
+/* Field builders for describe() functions. */
+void st_field_u64(st_object_view *view, const char *name, uint64_t value, unsigned flags);
+void st_field_pid(st_object_view *view, const char *name, int32_t pid);
+
+/* Each primitive's describe function (in its own .c file). */
+void st_lock_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+
+#endif

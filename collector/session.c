@@ -1,0 +1,146 @@
+/* session.c - session names, and the sessions that exist for this user:
+ * resolving a name, listing /dev/shm/synctop-<uid>-*, removing one. */
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static bool valid_session_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.';
+}
+
+st_result st_session_resolve(const char *explicit_name, char out[ST_SESSION_NAME_MAX + 1])
+{
+    const char *name = explicit_name;
+    if (!name || !*name)
+        name = getenv("SYNCTOP_SESSION");
+    if (!name || !*name)
+        name = ST_DEFAULT_SESSION;
+    size_t len = strlen(name);
+    if (len > ST_SESSION_NAME_MAX)
+        return st_fail(ST_ENAMETOOLONG, "session name '%.20s...' is %zu bytes; the limit is %d",
+                       name, len, ST_SESSION_NAME_MAX);
+    for (size_t i = 0; i < len; i++)
+        if (!valid_session_char(name[i]))
+            return st_fail(ST_EINVAL, "session name '%s' may only contain letters, digits, '-', '_' and '.'",
+                           name);
+    if (name[0] == '.')
+        return st_fail(ST_EINVAL, "session name '%s' may not start with '.'", name);
+    memcpy(out, name, len + 1);
+    return ST_OK;
+}
+
+static void shm_prefix(char *out, size_t size)
+{
+    snprintf(out, size, "synctop-%u-", (unsigned)getuid());
+}
+
+st_result st_session_shm_name(const char *session, char *out, size_t out_size)
+{
+    char prefix[48];
+    shm_prefix(prefix, sizeof prefix);
+    int n = snprintf(out, out_size, "/%s%s", prefix, session);
+    if (n < 0 || (size_t)n >= out_size)
+        return st_fail(ST_ENAMETOOLONG, "shared-memory name for session '%s' does not fit", session);
+    return ST_OK;
+}
+
+uint32_t st_table_count_live_processes(const st_table *table)
+{
+    uint32_t live = 0;
+    for (uint32_t i = 0; i < table->process_capacity; i++) {
+        const st_process_slot *slot = &table->processes[i];
+        if (__atomic_load_n(&slot->status, __ATOMIC_ACQUIRE) != ST_SLOT_LIVE)
+            continue;
+        if (st_proc_is_alive(ST_LOAD(slot->pid), ST_LOAD(slot->start_ticks)))
+            live++;
+    }
+    return live;
+}
+
+st_result st_session_list(st_session_info *out, size_t max, size_t *count)
+{
+    st_clear_detail();
+    if (!count || (max > 0 && !out))
+        return st_fail(ST_EINVAL, "st_session_list: NULL output");
+    *count = 0;
+    DIR *dir = opendir("/dev/shm");
+    if (!dir)
+        return st_fail(ST_ESYSTEM, "cannot read /dev/shm: %s", strerror(errno));
+    char prefix[48];
+    shm_prefix(prefix, sizeof prefix);
+    size_t prefix_len = strlen(prefix);
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        if (strncmp(entry->d_name, prefix, prefix_len) != 0)
+            continue;
+        const char *name = entry->d_name + prefix_len;
+        if (*count < max) {
+            st_session_info *info = &out[*count];
+            memset(info, 0, sizeof *info);
+            snprintf(info->name, sizeof info->name, "%s", name);
+            st_table *table = NULL;
+            info->status = st_table_attach_readonly(name, &table);
+            info->valid = info->status == ST_OK;
+            if (table) {
+                info->size_bytes = table->size;
+                info->live_processes = st_table_count_live_processes(table);
+                info->objects = ST_LOAD(table->header->live_objects);
+                st_table_close(table);
+            } else {
+                char path[300];
+                struct stat st;
+                snprintf(path, sizeof path, "/dev/shm/%s", entry->d_name);
+                if (stat(path, &st) == 0)
+                    info->size_bytes = (uint64_t)st.st_size;
+            }
+        }
+        (*count)++;
+    }
+    closedir(dir);
+    st_clear_detail();
+    return ST_OK;
+}
+
+st_result st_session_remove(const char *session_name, bool force)
+{
+    st_clear_detail();
+    char session[ST_SESSION_NAME_MAX + 1];
+    st_result r = st_session_resolve(session_name, session);
+    if (r != ST_OK)
+        return r;
+    char shm_name[ST_SESSION_NAME_MAX + 64];
+    st_session_shm_name(session, shm_name, sizeof shm_name);
+    if (!force) {
+        st_table *table = NULL;
+        r = st_table_attach_readonly(session, &table);
+        if (r == ST_ENOENT)
+            return r;
+        if (table) {
+            uint32_t live = st_table_count_live_processes(table);
+            st_table_close(table);
+            if (live > 0)
+                return st_fail(ST_EBUSY, "session '%s' has %u live process%s attached; stop them first, "
+                               "or remove it anyway with --force", session, live, live == 1 ? "" : "es");
+        }
+        /* A table that fails validation has no process we could know of. */
+    }
+    if (shm_unlink(shm_name) < 0) {
+        if (errno == ENOENT)
+            return st_fail(ST_ENOENT, "no session '%s' exists", session);
+        if (errno == EACCES || errno == EPERM)
+            return st_fail(ST_EPERM, "removing session '%s': permission denied", session);
+        return st_fail(ST_ESYSTEM, "removing session '%s': %s", session, strerror(errno));
+    }
+    st_clear_detail();
+    return ST_OK;
+}

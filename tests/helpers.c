@@ -1,0 +1,251 @@
+/* helpers.c - shared test plumbing (see helpers.h): tracked children that are
+ * always reaped, unique sessions that are always removed, running programs. */
+#include "helpers.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <synctop/table.h>
+
+#define MAX_CHILDREN 256
+#define MAX_SESSIONS 64
+
+static pid_t children[MAX_CHILDREN];
+static int child_count;
+static char sessions[MAX_SESSIONS][ST_SESSION_NAME_MAX + 1];
+static int session_count;
+static int session_serial;
+static bool atexit_done;
+static pid_t owner_pid;
+
+static void register_atexit(void)
+{
+    if (!atexit_done) {
+        atexit_done = true;
+        owner_pid = getpid();
+        atexit(test_cleanup);
+    }
+}
+
+const char *test_session_new(void)
+{
+    register_atexit();
+    if (session_count >= MAX_SESSIONS)
+        return NULL;
+    const char *prefix = getenv("SYNCTOP_TEST_SESSION_PREFIX");
+    char *slot = sessions[session_count++];
+    snprintf(slot, sizeof sessions[0], "%s-%d-%d", prefix ? prefix : "test",
+             (int)getpid(), ++session_serial);
+    setenv("SYNCTOP_SESSION", slot, 1);
+    return slot;
+}
+
+static void forget_child(pid_t pid)
+{
+    for (int i = 0; i < child_count; i++) {
+        if (children[i] == pid) {
+            children[i] = children[--child_count];
+            return;
+        }
+    }
+}
+
+pid_t test_spawn(int (*fn)(void *arg), void *arg)
+{
+    register_atexit();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The child must never run the parent's cleanup or return into cmocka. */
+        child_count = 0;
+        session_count = 0;
+        int rc = fn(arg);
+        _exit(rc & 0xff);
+    }
+    if (pid > 0 && child_count < MAX_CHILDREN)
+        children[child_count++] = pid;
+    return pid;
+}
+
+static int decode_status(int status)
+{
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return -1;
+}
+
+int test_wait(pid_t pid, int timeout_ms)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        int status;
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid) {
+            forget_child(pid);
+            return decode_status(status);
+        }
+        if (r < 0 && errno != EINTR)
+            return -1;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (elapsed >= timeout_ms)
+            return -1;
+        test_sleep_ms(2);
+    }
+}
+
+void test_kill(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    forget_child(pid);
+}
+
+void test_cleanup(void)
+{
+    if (owner_pid != 0 && getpid() != owner_pid)
+        return;
+    while (child_count > 0)
+        test_kill(children[child_count - 1]);
+    for (int i = 0; i < session_count; i++)
+        st_session_remove(sessions[i], true);
+    session_count = 0;
+}
+
+int test_teardown(void **state)
+{
+    (void)state;
+    test_cleanup();
+    return 0;
+}
+
+void test_sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+}
+
+static void append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t ncap = (*cap ? *cap * 2 : 4096);
+        while (ncap < *len + n + 1)
+            ncap *= 2;
+        *buf = realloc(*buf, ncap);
+        *cap = ncap;
+    }
+    memcpy(*buf + *len, data, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+}
+
+int test_run(char *const argv[], char **out, char **err, int timeout_ms)
+{
+    register_atexit();
+    int out_pipe[2], err_pipe[2];
+    if (pipe(out_pipe) < 0 || pipe(err_pipe) < 0)
+        return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDONLY);
+        dup2(devnull, 0);
+        dup2(out_pipe[1], 1);
+        dup2(err_pipe[1], 2);
+        close(out_pipe[0]);
+        close(err_pipe[0]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    if (child_count < MAX_CHILDREN)
+        children[child_count++] = pid;
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+    char *bufs[2] = { NULL, NULL };
+    size_t lens[2] = { 0, 0 }, caps[2] = { 0, 0 };
+    append(&bufs[0], &lens[0], &caps[0], "", 0);
+    append(&bufs[1], &lens[1], &caps[1], "", 0);
+    struct pollfd fds[2] = { { out_pipe[0], POLLIN, 0 }, { err_pipe[0], POLLIN, 0 } };
+    int open_fds = 2;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    bool timed_out = false;
+    while (open_fds > 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (elapsed >= timeout_ms) {
+            timed_out = true;
+            break;
+        }
+        int r = poll(fds, 2, (int)(timeout_ms - elapsed));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            continue;
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            char chunk[4096];
+            ssize_t n = read(fds[i].fd, chunk, sizeof chunk);
+            if (n > 0) {
+                append(&bufs[i], &lens[i], &caps[i], chunk, (size_t)n);
+            } else {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            }
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (fds[i].fd >= 0)
+            close(fds[i].fd);
+    int result;
+    if (timed_out) {
+        test_kill(pid);
+        result = -1;
+    } else {
+        result = test_wait(pid, timeout_ms);
+        if (result < 0)
+            test_kill(pid);
+    }
+    if (out)
+        *out = bufs[0];
+    else
+        free(bufs[0]);
+    if (err)
+        *err = bufs[1];
+    else
+        free(bufs[1]);
+    return result;
+}
+
+int test_shm_count(const char *needle)
+{
+    DIR *dir = opendir("/dev/shm");
+    if (!dir)
+        return 0;
+    int count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL)
+        if (strstr(entry->d_name, needle))
+            count++;
+    closedir(dir);
+    return count;
+}

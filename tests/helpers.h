@@ -1,0 +1,54 @@
+/* helpers.h - shared test plumbing: unique sessions, forked children that
+ * are always reaped, running the built programs and capturing their output.
+ *
+ * Every test program calls test_cleanup() from its cmocka teardown (and it is
+ * also registered with atexit): it SIGKILLs and reaps every child spawned
+ * with test_spawn() and removes every session named by test_session_new(),
+ * so a failing assertion never leaves a process or a /dev/shm segment behind.
+ */
+#ifndef SYNCTOP_TEST_HELPERS_H
+#define SYNCTOP_TEST_HELPERS_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <cmocka.h>
+
+/* A new session name unique to this test run ("t<runid>-<pid>-<n>"), also
+ * exported as SYNCTOP_SESSION so programs run by the test use it. The
+ * session is removed by test_cleanup(). Returns a static buffer per call
+ * (up to 64 names). */
+const char *test_session_new(void);
+
+/* Fork a child that runs fn(arg) and _exit()s with its return value (a
+ * cmocka failure inside the child exits 99). The pid is tracked. */
+pid_t test_spawn(int (*fn)(void *arg), void *arg);
+
+/* Wait for a tracked child up to timeout_ms. Returns its exit status
+ * (0-255), 128+signal if it was killed, or -1 on timeout (the child is then
+ * left running; test_cleanup() kills it). */
+int test_wait(pid_t pid, int timeout_ms);
+
+/* Kill (SIGKILL) and reap a tracked child. */
+void test_kill(pid_t pid);
+
+/* Kill and reap every tracked child, remove every test session. */
+void test_cleanup(void);
+
+/* cmocka group/test teardown wrapper around test_cleanup(). */
+int test_teardown(void **state);
+
+/* Run argv (argv[0] a path), stdin from /dev/null, capturing stdout and
+ * stderr (each NUL-terminated, caller frees; either pointer may be NULL).
+ * Returns the exit status, 128+signal, or -1 on timeout (killed). */
+int test_run(char *const argv[], char **out, char **err, int timeout_ms);
+
+/* Sleep for ms milliseconds. */
+void test_sleep_ms(int ms);
+
+/* Count entries in /dev/shm whose name contains needle. */
+int test_shm_count(const char *needle);
+
+#endif

@@ -1,0 +1,216 @@
+/* test_process.c - process slots: explicit and implicit registration, states
+ * and heartbeats, fork, and reclaiming the slot of a process killed with
+ * SIGKILL. */
+#include "helpers.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <synctop/synctop.h>
+
+static st_table *table;
+static volatile int *flag;
+
+static int setup(void **state)
+{
+    (void)state;
+    flag = mmap(NULL, sizeof *flag, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(flag != MAP_FAILED);
+    *flag = 0;
+    st_table_options opts = { .session = test_session_new() };
+    assert_int_equal(st_table_open(&opts, &table), ST_OK);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    test_teardown(state);
+    st_table_close(table);
+    table = NULL;
+    munmap((void *)flag, sizeof *flag);
+    return 0;
+}
+
+/* A fresh model of the test's session. */
+static st_model *refreshed_model(void)
+{
+    st_table *reader = NULL;
+    assert_int_equal(st_table_attach_readonly(st_table_session(table), &reader), ST_OK);
+    st_model *model = NULL;
+    assert_int_equal(st_model_new(&model), ST_OK);
+    assert_int_equal(st_model_refresh(model, reader), ST_OK);
+    st_table_close(reader);
+    return model;
+}
+
+static const st_process_view *find_pid(st_model *model, pid_t pid)
+{
+    for (size_t i = 0; i < st_model_process_count(model); i++)
+        if (st_model_process(model, i)->pid == pid)
+            return st_model_process(model, i);
+    return NULL;
+}
+
+static void test_register_explicitly(void **state)
+{
+    (void)state;
+    assert_int_equal(st_process_register(table, "teller-1", "worker"), ST_OK);
+    assert_int_equal(st_process_set_state(table, ST_PROCESS_UNHEALTHY), ST_OK);
+    assert_int_equal(st_process_heartbeat(table), ST_OK);
+    st_model *model = refreshed_model();
+    const st_process_view *me = find_pid(model, getpid());
+    assert_non_null(me);
+    assert_string_equal(me->name, "teller-1");
+    assert_string_equal(me->role, "worker");
+    assert_int_equal(me->state, ST_PROCESS_UNHEALTHY);
+    assert_true(me->alive);
+    assert_true(me->sampled);
+    assert_true(me->rss_bytes > 0);
+    assert_true(me->heartbeat_age_ns < 5000000000ull);
+    assert_false(me->blocked);
+    /* Registering again renames, it does not take a second slot. */
+    assert_int_equal(st_process_register(table, "teller-one", NULL), ST_OK);
+    st_model_free(model);
+    model = refreshed_model();
+    assert_string_equal(find_pid(model, getpid())->name, "teller-one");
+    assert_string_equal(find_pid(model, getpid())->role, "worker");
+    size_t mine = 0;
+    for (size_t i = 0; i < st_model_process_count(model); i++)
+        mine += st_model_process(model, i)->pid == getpid();
+    assert_int_equal(mine, 1);
+    st_model_free(model);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    char long_name[ST_PROCESS_NAME_MAX + 2];
+    memset(long_name, 'p', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    assert_int_equal(st_process_register(table, long_name, NULL), ST_ENAMETOOLONG);
+    assert_int_equal(st_process_register(NULL, "x", NULL), ST_EINVAL);
+    assert_int_equal(st_process_set_state(table, ST_PROCESS_STATE_COUNT), ST_EINVAL);
+    assert_int_equal(st_process_set_state(NULL, ST_PROCESS_RUNNING), ST_EINVAL);
+    assert_int_equal(st_process_heartbeat(NULL), ST_EINVAL);
+    assert_string_equal(st_process_state_name(ST_PROCESS_CRASHED), "crashed");
+    assert_string_equal(st_process_state_name((st_process_state)99), "unknown");
+    assert_string_equal(st_operation_name(ST_OP_ACQUIRE), "acquire");
+}
+
+static int child_uses_inherited_lock(void *arg)
+{
+    st_lock *lock = arg;
+    /* The first primitive call after fork registers the child. */
+    if (st_lock_acquire(lock, ST_FOREVER) != ST_OK || st_lock_release(lock) != ST_OK)
+        return 2;
+    *flag = 1;
+    for (;;)
+        pause();
+}
+
+static void test_fork_child_registers_on_first_call(void **state)
+{
+    (void)state;
+    st_lock *lock = NULL;
+    assert_int_equal(st_lock_open(table, "inherited", &lock), ST_OK);
+    pid_t child = test_spawn(child_uses_inherited_lock, lock);
+    while (!*flag)
+        test_sleep_ms(1);
+    st_model *model = refreshed_model();
+    const st_process_view *view = find_pid(model, child);
+    assert_non_null(view);
+    assert_true(view->alive);
+    assert_int_equal(view->state, ST_PROCESS_RUNNING);
+    /* The parent keeps its own slot. */
+    assert_non_null(find_pid(model, getpid()));
+    st_model_free(model);
+    test_kill(child);
+    st_lock_close(lock);
+}
+
+static int register_then_wait(void *arg)
+{
+    (void)arg;
+    if (st_process_register(table, "doomed", "victim") != ST_OK)
+        return 2;
+    *flag = 1;
+    for (;;)
+        pause();
+}
+
+static void test_killed_process_slot_is_reclaimed(void **state)
+{
+    (void)state;
+    pid_t child = test_spawn(register_then_wait, NULL);
+    while (!*flag)
+        test_sleep_ms(1);
+    st_model *model = refreshed_model();
+    assert_true(find_pid(model, child)->alive);
+    st_model_free(model);
+
+    test_kill(child);
+    model = refreshed_model();
+    const st_process_view *dead = find_pid(model, child);
+    assert_non_null(dead);
+    assert_false(dead->alive);
+    st_model_free(model);
+
+    uint32_t reclaimed = 0;
+    assert_int_equal(st_table_reclaim_dead(table, &reclaimed), ST_OK);
+    assert_int_equal(reclaimed, 1);
+    model = refreshed_model();
+    assert_null(find_pid(model, child));
+    assert_non_null(find_pid(model, getpid()));
+    st_model_free(model);
+    assert_int_equal(st_table_reclaim_dead(table, &reclaimed), ST_OK);
+    assert_int_equal(reclaimed, 0);
+}
+
+static int register_and_exit(void *arg)
+{
+    (void)arg;
+    return st_process_register(table, "short-lived", NULL) == ST_OK ? 0 : 2;
+}
+
+static void test_full_table_reclaims_dead_slots(void **state)
+{
+    (void)state;
+    st_table_options opts = { .session = test_session_new(), .process_capacity = 3 };
+    st_table *small = NULL;
+    assert_int_equal(st_table_open(&opts, &small), ST_OK);
+    st_table *saved = table;
+    table = small;
+    /* Ten processes come and go through a table of three slots. */
+    for (int i = 0; i < 10; i++) {
+        pid_t child = test_spawn(register_and_exit, NULL);
+        assert_int_equal(test_wait(child, 10000), 0);
+    }
+    table = saved;
+    st_table_close(small);
+}
+
+static void test_unregister(void **state)
+{
+    (void)state;
+    assert_int_equal(st_process_register(table, "leaving", NULL), ST_OK);
+    assert_int_equal(st_process_unregister(table), ST_OK);
+    st_model *model = refreshed_model();
+    assert_null(find_pid(model, getpid()));
+    st_model_free(model);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_register_explicitly, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fork_child_registers_on_first_call, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_process_slot_is_reclaimed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_table_reclaims_dead_slots, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unregister, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("process", tests, NULL, NULL);
+}
