@@ -28,12 +28,15 @@ struct st_table {
     st_process_slot *processes;
     st_object_slot *objects;
     uint32_t *name_index;
+    st_event_entry *events;
+    uint32_t event_capacity;
     /* A private copy of the header's layout, validated once at attach. */
     uint32_t process_capacity;
     uint32_t object_capacity;
     st_clock_calibration clock;
     char session[ST_SESSION_NAME_MAX + 1];
     char shm_name[ST_SESSION_NAME_MAX + 64];
+    bool trace_new_objects;
     /* The calling process's own slot; re-registered after fork. */
     st_process_slot *self;
     unsigned self_fork_generation;

@@ -14,6 +14,8 @@
  * owner-died recovery and returns ST_EOWNERDEAD (it holds the lock).
  */
 #include "internal.h"
+#include "event_log.h"
+#include "futex.h"
 #include "histogram.h"
 #include "object_types.h"
 
@@ -27,6 +29,7 @@ struct st_lock {
     uint32_t magic;
     uint32_t index;
     st_table *table;
+    st_object_slot *slot;
     st_lock_body *body;
 };
 
@@ -62,6 +65,7 @@ st_result st_lock_open(st_table *table, const char *name, st_lock **out)
     lock->magic = ST_LOCK_HANDLE_MAGIC;
     lock->index = index;
     lock->table = table;
+    lock->slot = &table->objects[index];
     lock->body = &table->objects[index].body.lock;
     *out = lock;
     return ST_OK;
@@ -75,8 +79,9 @@ void st_lock_close(st_lock *lock)
     free(lock);
 }
 
-/* The caller now holds the mutex (rc 0 or EOWNERDEAD) since now_ticks. */
-static inline st_result lock_taken(st_lock *lock, uint64_t now_ticks, int rc)
+/* The caller now holds the mutex (rc 0 or EOWNERDEAD) since now_ticks,
+ * after waiting waited_ns. */
+static inline st_result lock_taken(st_lock *lock, uint64_t now_ticks, int rc, uint64_t waited_ns)
 {
     st_lock_body *b = lock->body;
     st_result result = ST_OK;
@@ -90,6 +95,8 @@ static inline st_result lock_taken(st_lock *lock, uint64_t now_ticks, int rc)
     ST_STORE(b->holder_thread, (uint64_t)pthread_self());
     ST_STORE(b->hold_start_ticks, now_ticks);
     ST_BUMP(b->acquisitions, 1u);
+    if (st_object_traced(lock->slot))
+        st_event_log(lock->table, lock->index, ST_OP_ACQUIRE, result, waited_ns, 0);
     return result;
 }
 
@@ -103,20 +110,6 @@ static st_result lock_error(st_lock *lock, int rc)
     return st_fail(ST_ESYSTEM, "lock '%s': %s", lock_name(lock), strerror(rc));
 }
 
-static struct timespec deadline_after(int64_t timeout_ns)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t seconds = timeout_ns / 1000000000LL;
-    int64_t nanos = now.tv_nsec + timeout_ns % 1000000000LL;
-    if (nanos >= 1000000000LL) {
-        nanos -= 1000000000LL;
-        seconds++;
-    }
-    struct timespec deadline = { now.tv_sec + seconds, (long)nanos };
-    return deadline;
-}
-
 static st_result acquire_contended(st_lock *lock, int64_t timeout_ns)
 {
     st_table *table = lock->table;
@@ -128,7 +121,7 @@ static st_result acquire_contended(st_lock *lock, int64_t timeout_ns)
     if (timeout_ns == ST_FOREVER) {
         rc = pthread_mutex_lock(&b->mutex);
     } else {
-        struct timespec deadline = deadline_after(timeout_ns);
+        struct timespec deadline = st_deadline_after(timeout_ns);
         rc = pthread_mutex_clocklock(&b->mutex, CLOCK_MONOTONIC, &deadline);
     }
     uint64_t end = st_clock_ticks(&table->clock);
@@ -141,10 +134,13 @@ static st_result acquire_contended(st_lock *lock, int64_t timeout_ns)
         if (waited > ST_LOAD(b->wait_ns_max))
             ST_STORE(b->wait_ns_max, waited);
         st_histogram_record(&b->wait_histogram, waited);
-        return lock_taken(lock, end, rc);
+        return lock_taken(lock, end, rc, waited);
     }
     if (rc == ETIMEDOUT) {
         ST_ATOMIC_ADD(b->timeouts, 1u);
+        if (st_object_traced(lock->slot))
+            st_event_log(table, lock->index, ST_OP_ACQUIRE, ST_ETIMEDOUT,
+                         st_clock_ticks_to_ns(&table->clock, end - start), 0);
         return st_fail(ST_ETIMEDOUT, "lock '%s' not acquired within %.3f s (held by pid %d)", lock_name(lock),
                        (double)timeout_ns / 1e9, (int)ST_LOAD(b->holder_pid));
     }
@@ -162,7 +158,7 @@ st_result st_lock_acquire(st_lock *lock, int64_t timeout_ns)
     st_self_slot(lock->table);  /* registers a fresh (forked) process once */
     int rc = pthread_mutex_trylock(&b->mutex);
     if (__builtin_expect(rc == 0 || rc == EOWNERDEAD, 1))
-        return lock_taken(lock, st_clock_ticks(&lock->table->clock), rc);
+        return lock_taken(lock, st_clock_ticks(&lock->table->clock), rc, 0);
     if (rc != EBUSY)
         return lock_error(lock, rc);
     if (timeout_ns == 0) {
@@ -180,7 +176,7 @@ st_result st_lock_try(st_lock *lock)
     st_self_slot(lock->table);
     int rc = pthread_mutex_trylock(&lock->body->mutex);
     if (__builtin_expect(rc == 0 || rc == EOWNERDEAD, 1))
-        return lock_taken(lock, st_clock_ticks(&lock->table->clock), rc);
+        return lock_taken(lock, st_clock_ticks(&lock->table->clock), rc, 0);
     if (rc == EBUSY)
         return ST_EBUSY;
     return lock_error(lock, rc);
@@ -206,6 +202,8 @@ st_result st_lock_release(st_lock *lock)
         ST_STORE(b->hold_ns_max, held);
     ST_STORE(b->holder_pid, 0);
     ST_STORE(b->holder_thread, (uint64_t)0);
+    if (st_object_traced(lock->slot))
+        st_event_log(lock->table, lock->index, ST_OP_RELEASE, ST_OK, 0, (int64_t)held);
     int rc = pthread_mutex_unlock(&b->mutex);
     if (__builtin_expect(rc != 0, 0))
         return rc == EPERM ? st_fail(ST_ENOTOWNER, "lock '%s' released by a thread that does not hold it",

@@ -211,6 +211,16 @@ const st_object_view *st_model_object(const st_model *model, size_t i)
     return model && i < model->current.object_count ? &model->current.objects[i] : NULL;
 }
 
+size_t st_model_event_count(const st_model *model)
+{
+    return model ? model->current.event_count : 0;
+}
+
+const st_event_view *st_model_event(const st_model *model, size_t i)
+{
+    return model && i < model->current.event_count ? &model->current.events[i] : NULL;
+}
+
 uint32_t st_model_corrupt_slots(const st_model *model)
 {
     return model ? model->current.corrupt_slots : 0;

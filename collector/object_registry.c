@@ -8,6 +8,7 @@
  * change only under the registry lock; readers never use the index.
  */
 #include "internal.h"
+#include "event_log.h"
 #include "object_types.h"
 
 #include <string.h>
@@ -165,6 +166,8 @@ st_result st_object_open(st_table *table, st_object_type type, const char *name,
     slot->header.creator_pid = st_self_pid;
     slot->header.created_ns = st_realtime_ns();
     slot->header.handles = 1;
+    if (table->trace_new_objects || st_trace_wanted_by_environment(name))
+        slot->header.flags |= ST_OBJECT_TRACED;
     memcpy(slot->header.name, name, strlen(name) + 1);
     if (init)
         init(&slot->body, params);

@@ -106,10 +106,55 @@ static bool take_object(const st_table *table, const st_object_slot *shared, uin
     return true;
 }
 
+/* The latest events of the ring, each copied only if it was whole. */
+static st_result take_events(const st_table *table, st_snapshot *snap)
+{
+    uint32_t capacity = table->event_capacity;
+    uint64_t next = ST_LOAD(table->header->event_next);
+    if (capacity == 0 || next == 0)
+        return ST_OK;
+    if (!snap->events) {
+        snap->events = calloc(ST_MODEL_EVENTS_MAX, sizeof *snap->events);
+        if (!snap->events)
+            return st_fail(ST_ENOMEM, "snapshot: out of memory");
+    }
+    uint64_t span = capacity < ST_MODEL_EVENTS_MAX ? capacity : ST_MODEL_EVENTS_MAX;
+    uint64_t first = next > span ? next - span : 0;
+    for (uint64_t n = first; n < next; n++) {
+        const st_event_entry *shared = &table->events[n % capacity];
+        uint64_t before = __atomic_load_n(&shared->sequence, __ATOMIC_ACQUIRE);
+        st_event_entry entry;
+        memcpy(&entry, shared, sizeof entry);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        uint64_t after = __atomic_load_n(&shared->sequence, __ATOMIC_RELAXED);
+        if (before != n + 1 || after != n + 1)
+            continue;  /* being written, or overwritten by a later lap */
+        if (entry.object >= table->object_capacity || entry.operation >= ST_OP_COUNT ||
+            entry.result >= ST_RESULT_COUNT)
+            continue;
+        st_event_view *view = &snap->events[snap->event_count++];
+        memset(view, 0, sizeof *view);
+        view->sequence = n;
+        view->time_ns = entry.time_ns;
+        view->pid = entry.pid;
+        view->object = entry.object;
+        view->operation = (st_operation)entry.operation;
+        view->result = (st_result)entry.result;
+        view->wait_ns = entry.wait_ns;
+        view->value = entry.value;
+        const st_object_view *object = st_snapshot_find_object(snap, entry.object);
+        view->type_name = object ? object->type_name : "";
+        if (object)
+            memcpy(view->object_name, object->name, sizeof view->object_name);
+    }
+    return ST_OK;
+}
+
 st_result st_snapshot_take(const st_table *table, st_snapshot *snap)
 {
     snap->process_count = 0;
     snap->object_count = 0;
+    snap->event_count = 0;
     snap->corrupt_slots = 0;
     if (!table)
         return st_fail(ST_EINVAL, "st_snapshot_take: table is NULL");
@@ -157,7 +202,7 @@ st_result st_snapshot_take(const st_table *table, st_snapshot *snap)
         if (object)
             memcpy(process->blocked_object_name, object->name, sizeof object->name);
     }
-    return ST_OK;
+    return take_events(table, snap);
 }
 
 const st_object_view *st_snapshot_find_object(const st_snapshot *snap, uint32_t index)
@@ -179,5 +224,6 @@ void st_snapshot_free(st_snapshot *snap)
 {
     free(snap->processes);
     free(snap->objects);
+    free(snap->events);
     memset(snap, 0, sizeof *snap);
 }

@@ -14,6 +14,8 @@ typedef struct st_snapshot {
     st_object_view *objects;         /* live slots, by slot index */
     size_t object_count;
     size_t object_alloc;
+    st_event_view *events;           /* oldest first */
+    size_t event_count;
     uint32_t corrupt_slots;
 } st_snapshot;
 

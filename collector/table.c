@@ -27,7 +27,7 @@ static uint64_t round_up(uint64_t value, uint64_t align)
 }
 
 /* The layout for the given capacities (all offsets page-aligned). */
-static void compute_layout(uint32_t processes, uint32_t objects, st_table_header *h)
+static void compute_layout(uint32_t processes, uint32_t objects, uint32_t events, st_table_header *h)
 {
     h->header_size = ST_HEADER_SIZE;
     h->process_slot_size = ST_PROCESS_SLOT_SIZE;
@@ -37,7 +37,10 @@ static void compute_layout(uint32_t processes, uint32_t objects, st_table_header
     h->process_offset = ST_HEADER_SIZE;
     h->object_offset = round_up(h->process_offset + (uint64_t)processes * ST_PROCESS_SLOT_SIZE, 4096);
     h->name_index_offset = round_up(h->object_offset + (uint64_t)objects * ST_OBJECT_SLOT_SIZE, 4096);
-    h->total_size = round_up(h->name_index_offset + (uint64_t)objects * ST_NAME_INDEX_FACTOR * sizeof(uint32_t), 4096);
+    h->event_capacity = events;
+    h->event_entry_size = ST_EVENT_ENTRY_SIZE;
+    h->event_offset = round_up(h->name_index_offset + (uint64_t)objects * ST_NAME_INDEX_FACTOR * sizeof(uint32_t), 4096);
+    h->total_size = round_up(h->event_offset + (uint64_t)events * ST_EVENT_ENTRY_SIZE, 4096);
 }
 
 int st_robust_mutex_init(pthread_mutex_t *mutex)
@@ -75,13 +78,15 @@ st_result st_header_validate(const st_table_header *h, uint64_t segment_size, co
                        "build's (%u/%u/%u)", session, h->header_size, h->process_slot_size,
                        h->object_slot_size, ST_HEADER_SIZE, ST_PROCESS_SLOT_SIZE, ST_OBJECT_SLOT_SIZE);
     if (h->process_capacity == 0 || h->process_capacity > ST_MAX_PROCESS_CAPACITY ||
-        h->object_capacity == 0 || h->object_capacity > ST_MAX_OBJECT_CAPACITY)
-        return st_fail(ST_ECORRUPT, "session '%s': capacities out of range (%u processes, %u objects)",
-                       session, h->process_capacity, h->object_capacity);
+        h->object_capacity == 0 || h->object_capacity > ST_MAX_OBJECT_CAPACITY ||
+        h->event_capacity > ST_MAX_EVENT_CAPACITY || h->event_entry_size != ST_EVENT_ENTRY_SIZE)
+        return st_fail(ST_ECORRUPT, "session '%s': capacities out of range (%u processes, %u objects, %u events)",
+                       session, h->process_capacity, h->object_capacity, h->event_capacity);
     st_table_header expected;
-    compute_layout(h->process_capacity, h->object_capacity, &expected);
+    compute_layout(h->process_capacity, h->object_capacity, h->event_capacity, &expected);
     if (h->process_offset != expected.process_offset || h->object_offset != expected.object_offset ||
-        h->name_index_offset != expected.name_index_offset || h->total_size != expected.total_size)
+        h->name_index_offset != expected.name_index_offset || h->event_offset != expected.event_offset ||
+        h->total_size != expected.total_size)
         return st_fail(ST_ECORRUPT, "session '%s': offsets in the header do not match its capacities", session);
     if (h->total_size > segment_size)
         return st_fail(ST_ETRUNCATED, "session '%s': the header describes %llu bytes but the segment has "
@@ -135,14 +140,16 @@ static void bind_handle(st_table *t)
     t->processes = (st_process_slot *)(t->base + t->header->process_offset);
     t->objects = (st_object_slot *)(t->base + t->header->object_offset);
     t->name_index = (uint32_t *)(t->base + t->header->name_index_offset);
+    t->event_capacity = t->header->event_capacity;
+    t->events = (st_event_entry *)(t->base + t->header->event_offset);
     t->clock = t->header->clock;
 }
 
-static st_result create_table(st_table *t, int fd, uint32_t processes, uint32_t objects)
+static st_result create_table(st_table *t, int fd, uint32_t processes, uint32_t objects, uint32_t events)
 {
     st_table_header layout;
     memset(&layout, 0, sizeof layout);
-    compute_layout(processes, objects, &layout);
+    compute_layout(processes, objects, events, &layout);
     int err = posix_fallocate(fd, 0, (off_t)layout.total_size);
     if (err) {
         if (err == ENOSPC)
@@ -249,12 +256,14 @@ st_result st_table_open(const st_table_options *opts, st_table **out)
         return r;
     uint32_t processes = capacity_from(opts->process_capacity, "SYNCTOP_PROCESSES", ST_DEFAULT_PROCESS_CAPACITY);
     uint32_t objects = capacity_from(opts->object_capacity, "SYNCTOP_OBJECTS", ST_DEFAULT_OBJECT_CAPACITY);
-    if (processes > ST_MAX_PROCESS_CAPACITY || objects > ST_MAX_OBJECT_CAPACITY)
-        return st_fail(ST_EINVAL, "capacity too large: at most %u processes and %u objects",
-                       ST_MAX_PROCESS_CAPACITY, ST_MAX_OBJECT_CAPACITY);
+    uint32_t events = capacity_from(opts->event_capacity, "SYNCTOP_EVENTS", ST_DEFAULT_EVENT_CAPACITY);
+    if (processes > ST_MAX_PROCESS_CAPACITY || objects > ST_MAX_OBJECT_CAPACITY || events > ST_MAX_EVENT_CAPACITY)
+        return st_fail(ST_EINVAL, "capacity too large: at most %u processes, %u objects and %u events",
+                       ST_MAX_PROCESS_CAPACITY, ST_MAX_OBJECT_CAPACITY, ST_MAX_EVENT_CAPACITY);
     st_table *t = new_handle(session);
     if (!t)
         return st_fail(ST_ENOMEM, "out of memory");
+    t->trace_new_objects = opts->trace_new_objects;
     mode_t mode = opts->mode ? (mode_t)opts->mode : 0600;
     int timeout_ms = opts->attach_timeout_ms > 0 ? opts->attach_timeout_ms : ST_DEFAULT_ATTACH_TIMEOUT_MS;
     for (int attempt = 0; attempt < 10; attempt++) {
@@ -263,7 +272,7 @@ st_result st_table_open(const st_table_options *opts, st_table **out)
             t->fd = fd;
             /* shm_open applies the umask; the mode asked for is the mode meant. */
             fchmod(fd, mode);
-            r = create_table(t, fd, processes, objects);
+            r = create_table(t, fd, processes, objects, events);
             if (r != ST_OK) {
                 shm_unlink(t->shm_name);
                 st_table_close(t);

@@ -23,6 +23,10 @@
  *                    | uint32_t name_index [2 * object_capacity]  |
  *                    |   open-addressing hash of object names,    |
  *                    |   slot + 1 (0 empty); writers only         |
+ *   event_offset     +--------------------------------------------+
+ *                    | st_event_entry [event_capacity]     64 B   |
+ *                    |   the event log ring of traced objects:    |
+ *                    |   entry n % capacity holds event n         |
  *   total_size       +--------------------------------------------+
  *
  * Invariants:
@@ -69,9 +73,12 @@ typedef struct st_table_header {
     uint32_t object_slot_size;
     uint32_t process_capacity;
     uint32_t object_capacity;
+    uint32_t event_capacity;        /* entries in the event log ring */
+    uint32_t event_entry_size;
     uint64_t process_offset;
     uint64_t object_offset;
     uint64_t name_index_offset;
+    uint64_t event_offset;
     uint64_t total_size;
     uint64_t created_ns;            /* CLOCK_REALTIME */
     int32_t creator_pid;
@@ -81,6 +88,7 @@ typedef struct st_table_header {
     uint32_t objects_used;          /* object slots [0, objects_used) were ever allocated */
     uint32_t live_objects;
     uint64_t generation;            /* bumped whenever a slot is allocated or freed */
+    uint64_t event_next;            /* number of events ever logged */
     pthread_mutex_t registry_lock;  /* robust, process-shared */
 } st_table_header;
 
@@ -124,6 +132,25 @@ typedef struct st_lock_body {
     st_histogram wait_histogram;    /* wait times of contended acquisitions, ns */
 } st_lock_body;
 
+/* One event of the log ring. sequence is 0 while the entry is being
+ * written and n + 1 once it holds event n: a reader that sees the same
+ * non-zero sequence before and after copying an entry has a whole event. */
+#define ST_EVENT_ENTRY_SIZE 64u
+typedef struct st_event_entry {
+    uint64_t sequence;
+    uint64_t time_ns;               /* CLOCK_REALTIME */
+    int32_t pid;
+    uint32_t object;                /* object slot index */
+    uint32_t operation;             /* st_operation */
+    uint32_t result;                /* st_result */
+    uint64_t wait_ns;
+    int64_t value;                  /* what the operation left: a value, a depth ... */
+    uint8_t pad[ST_EVENT_ENTRY_SIZE - 48];
+} st_event_entry;
+
+/* st_object_header.flags */
+#define ST_OBJECT_TRACED 1u         /* operations are logged in the event ring */
+
 typedef struct st_object_header {
     uint32_t status;                /* st_slot_status */
     uint32_t type;                  /* st_object_type */
@@ -149,6 +176,7 @@ _Static_assert(sizeof(st_process_slot) <= ST_PROCESS_SLOT_SIZE, "process slot fi
 _Static_assert(sizeof(st_object_header) == ST_OBJECT_HEADER_SIZE, "object header is 128 bytes");
 _Static_assert(sizeof(st_object_slot) == ST_OBJECT_SLOT_SIZE, "object slot is 768 bytes");
 _Static_assert(sizeof(st_lock_body) <= ST_OBJECT_BODY_SIZE, "lock body fits");
+_Static_assert(sizeof(st_event_entry) == ST_EVENT_ENTRY_SIZE, "event entry is 64 bytes");
 
 /* Relaxed atomic access to statistics (see the invariants above). */
 #define ST_LOAD(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)

@@ -292,6 +292,71 @@ static void test_hold_and_wait_figures(void **state)
     assert_true(lock_u64("test-lock", "hold_ns_total") >= lock_u64("test-lock", "hold_ns_max"));
 }
 
+static void test_traced_operations_reach_the_event_log(void **state)
+{
+    (void)state;
+    st_lock *quiet = NULL;
+    assert_int_equal(st_lock_open(table, "untraced", &quiet), ST_OK);
+    assert_int_equal(st_trace_set(table, "test-lock", true), ST_OK);
+    assert_int_equal(st_trace_set(table, "no-such-lock", true), ST_ENOENT);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(st_lock_acquire(lock, ST_FOREVER), ST_OK);
+        assert_int_equal(st_lock_release(lock), ST_OK);
+        assert_int_equal(st_lock_acquire(quiet, ST_FOREVER), ST_OK);
+        assert_int_equal(st_lock_release(quiet), ST_OK);
+    }
+    st_model *model;
+    assert_int_equal(st_model_new(&model), ST_OK);
+    lock_field(model, "test-lock", "acquisitions");
+    assert_int_equal(st_model_event_count(model), 6);
+    for (size_t i = 0; i < 6; i++) {
+        const st_event_view *event = st_model_event(model, i);
+        assert_string_equal(event->object_name, "test-lock");
+        assert_string_equal(event->type_name, "lock");
+        assert_int_equal(event->pid, getpid());
+        assert_int_equal(event->operation, i % 2 == 0 ? ST_OP_ACQUIRE : ST_OP_RELEASE);
+        assert_int_equal(event->result, ST_OK);
+        assert_int_equal(event->sequence, i);
+    }
+    st_model_free(model);
+    /* Switched off again: nothing more is logged. */
+    assert_int_equal(st_trace_set(table, "test-lock", false), ST_OK);
+    assert_int_equal(st_lock_acquire(lock, ST_FOREVER), ST_OK);
+    assert_int_equal(st_lock_release(lock), ST_OK);
+    assert_int_equal(st_model_new(&model), ST_OK);
+    lock_field(model, "test-lock", "acquisitions");
+    assert_int_equal(st_model_event_count(model), 6);
+    st_model_free(model);
+    st_lock_close(quiet);
+}
+
+static void test_event_ring_keeps_the_latest(void **state)
+{
+    (void)state;
+    st_table_options opts = { .session = test_session_new(), .event_capacity = 16, .trace_new_objects = true };
+    st_table *small = NULL;
+    assert_int_equal(st_table_open(&opts, &small), ST_OK);
+    st_lock *traced = NULL;
+    assert_int_equal(st_lock_open(small, "ring-lock", &traced), ST_OK);
+    for (int i = 0; i < 50; i++) {
+        assert_int_equal(st_lock_acquire(traced, ST_FOREVER), ST_OK);
+        assert_int_equal(st_lock_release(traced), ST_OK);
+    }
+    st_table *reader = NULL;
+    assert_int_equal(st_table_attach_readonly(opts.session, &reader), ST_OK);
+    st_model *model;
+    assert_int_equal(st_model_new(&model), ST_OK);
+    assert_int_equal(st_model_refresh(model, reader), ST_OK);
+    /* 100 events went through a ring of 16: the last 16 remain, in order. */
+    assert_int_equal(st_model_event_count(model), 16);
+    for (size_t i = 0; i < 16; i++)
+        assert_int_equal(st_model_event(model, i)->sequence, 84 + i);
+    st_model_free(model);
+    st_table_close(reader);
+    st_lock_close(traced);
+    st_table_close(small);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +367,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shared_by_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hold_and_wait_figures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_traced_operations_reach_the_event_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_event_ring_keeps_the_latest, setup, teardown),
     };
     return cmocka_run_group_tests_name("lock", tests, NULL, NULL);
 }

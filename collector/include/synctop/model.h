@@ -94,6 +94,23 @@ typedef struct st_system_view {
     double uptime_s;
 } st_system_view;
 
+/* One operation from the event log ring (traced objects only). */
+typedef struct st_event_view {
+    uint64_t sequence;           /* event number in the session, ascending */
+    uint64_t time_ns;            /* CLOCK_REALTIME */
+    pid_t pid;
+    uint32_t object;             /* slot index */
+    char object_name[ST_OBJECT_NAME_BYTES];
+    const char *type_name;       /* "lock", ..., or "" if the object is gone */
+    st_operation operation;
+    st_result result;
+    uint64_t wait_ns;
+    int64_t value;               /* what the operation left (hold time, value, depth ...) */
+} st_event_view;
+
+/* How many of the latest events a model keeps. */
+#define ST_MODEL_EVENTS_MAX 512
+
 typedef struct st_model st_model;
 
 st_result st_model_new(st_model **out);
@@ -115,6 +132,11 @@ size_t st_model_process_count(const st_model *model);
 const st_process_view *st_model_process(const st_model *model, size_t i);
 size_t st_model_object_count(const st_model *model);
 const st_object_view *st_model_object(const st_model *model, size_t i);
+/* The latest events of traced objects, oldest first (at most
+ * ST_MODEL_EVENTS_MAX). */
+size_t st_model_event_count(const st_model *model);
+const st_event_view *st_model_event(const st_model *model, size_t i);
+
 /* Slots skipped because they failed validation in the last refresh. */
 uint32_t st_model_corrupt_slots(const st_model *model);
 

@@ -22,7 +22,9 @@ extern "C" {
 #define ST_DEFAULT_SESSION "default"
 #define ST_DEFAULT_PROCESS_CAPACITY 256u
 #define ST_DEFAULT_OBJECT_CAPACITY 4096u
+#define ST_DEFAULT_EVENT_CAPACITY 4096u
 #define ST_MAX_PROCESS_CAPACITY 65536u
+#define ST_MAX_EVENT_CAPACITY 1048576u
 #define ST_MAX_OBJECT_CAPACITY 1048576u
 
 typedef struct st_table st_table;
@@ -31,8 +33,11 @@ typedef struct st_table_options {
     const char *session;        /* NULL: $SYNCTOP_SESSION, else "default" */
     uint32_t process_capacity;  /* 0: $SYNCTOP_PROCESSES, else 256 */
     uint32_t object_capacity;   /* 0: $SYNCTOP_OBJECTS, else 4096 */
+    uint32_t event_capacity;    /* 0: $SYNCTOP_EVENTS, else 4096 (event log ring entries) */
     unsigned mode;              /* 0: 0600 */
     int attach_timeout_ms;      /* 0: 2000; how long to wait for a creator to finish */
+    bool trace_new_objects;     /* objects created through this handle log their
+                                   operations in the event ring (also: SYNCTOP_TRACE) */
 } st_table_options;
 
 /* Open the session's table read-write, creating it if it does not exist.
@@ -81,6 +86,9 @@ st_result st_session_remove(const char *session, bool force);
 /* Whether the session's segment has been removed since this handle
  * attached (the mapping stays readable; the viewer shows "session ended"). */
 bool st_table_is_removed(const st_table *table);
+
+/* Switch the event-log tracing of the named object on or off. */
+st_result st_trace_set(st_table *table, const char *name, bool on);
 
 /* Reclaim the slots of registered processes that died (pid gone, or pid
  * reused by another process). Returns the count reclaimed in *reclaimed. */

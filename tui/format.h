@@ -1,0 +1,29 @@
+/* format.h - numbers in human units, for text output (--batch, --list,
+ * and later the dashboard).
+ *
+ * Every function writes a NUL-terminated string into a caller's buffer of
+ * FORMAT_BUFFER_BYTES and returns it, so calls can be used inline in
+ * printf. Output is ASCII only ("us", not the micro sign), so it survives
+ * any terminal, log file or grep.
+ */
+#ifndef SYNCTOP_TUI_FORMAT_H
+#define SYNCTOP_TUI_FORMAT_H
+
+#include <stdint.h>
+
+#define FORMAT_BUFFER_BYTES 32
+
+/* Nanoseconds as about three significant digits: "850ns", "12.3us",
+ * "1.20ms", "4.56s", "2m05s", "3h07m", "2d04h". */
+char *format_duration_ns(uint64_t ns, char *buffer);
+
+/* Bytes with binary prefixes: "512B", "4.0KiB", "12.3MiB", "100MiB", "1.2GiB". */
+char *format_bytes(uint64_t bytes, char *buffer);
+
+/* Events per second: "0/s", "0.5/s", "12/s", "4.2k/s", "1.3M/s". */
+char *format_rate(double per_second, char *buffer);
+
+/* Seconds of uptime: "5m", "3h07m", "12d04h". */
+char *format_uptime(double seconds, char *buffer);
+
+#endif

@@ -1,0 +1,143 @@
+/* main.c - synctop: top for inter-process synchronization.
+ *
+ * This file only dispatches: parse the command line (options.c), run a
+ * housekeeping command (session_commands.c), or attach read-only to one
+ * session and hand the table and a model to the refresh loop with the
+ * printer the options chose (output.h).
+ *
+ *   --once [--json]      one refresh; measured over a short warm-up so CPU%
+ *                        and rates are figures of now, not since start
+ *   --batch [--json]     refresh every -d seconds, -n times or until stopped
+ *   (no mode)            the interactive dashboard, which is not built yet:
+ *                        batch output instead, with a note on a terminal
+ *
+ * Exit status: 0 ok; 1 runtime error (foreign, corrupt or incompatible
+ * table, a failed refresh or write); 2 usage error or unknown session.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <synctop/model.h>
+#include <synctop/result.h>
+#include <synctop/table.h>
+
+#include "options.h"
+#include "output.h"
+#include "session_commands.h"
+
+/* --once measures CPU% and rates over this interval, unless -d says otherwise. */
+#define ONCE_WARMUP_S 0.2
+
+/* How to start a session, for the "no such session" message. */
+#define START_A_SESSION_HINT "start one with: synctop-demo race"
+
+static void print_failure(const char *what, const char *session, st_result result)
+{
+    const char *detail = st_error_detail();
+    fprintf(stderr, "synctop: %s '%s': %s%s%s\n", what, session, st_strerror(result),
+            detail[0] ? ": " : "", detail);
+}
+
+/* Attach to the session read-only. Returns 0, or the exit status after
+ * printing why not. */
+static int attach_session(const synctop_options *options, st_table **table)
+{
+    char session[ST_SESSION_NAME_MAX + 1];
+    st_result result = st_session_resolve(options->session, session);
+    if (result != ST_OK) {
+        const char *detail = st_error_detail();
+        const char *typed = options->session ? options->session : getenv("SYNCTOP_SESSION");
+        fprintf(stderr, "synctop: invalid session name '%s'%s: %s\n", typed ? typed : "",
+                options->session ? "" : " (from SYNCTOP_SESSION)",
+                detail[0] ? detail : st_strerror(result));
+        options_print_usage(stderr);
+        return 2;
+    }
+    result = st_table_attach_readonly(session, table);
+    if (result == ST_ENOENT) {
+        fprintf(stderr, "synctop: no session '%s' is running (" START_A_SESSION_HINT ")\n", session);
+        return 2;
+    }
+    if (result != ST_OK) {
+        print_failure("cannot attach to session", session, result);
+        return 1;
+    }
+    return 0;
+}
+
+/* The loop's plan for the chosen mode. */
+static refresh_plan plan_for(const synctop_options *options)
+{
+    refresh_plan plan = {
+        .delay_s = options->delay_s,
+        .count = options->iterations,
+        .blank_line_between = !options->json,
+    };
+    if (options->mode == MODE_ONCE) {
+        plan.count = 1;
+        plan.warmup_s = options->delay_given ? options->delay_s : ONCE_WARMUP_S;
+    }
+    if (!options->json)
+        plan.print = batch_print_text;
+    else if (options->mode == MODE_ONCE && isatty(STDOUT_FILENO))
+        plan.print = json_print_pretty;
+    else
+        plan.print = json_print_compact;   /* JSON Lines, or a single line for scripts */
+    return plan;
+}
+
+static int show_session(const synctop_options *options)
+{
+    st_table *table = NULL;
+    int status = attach_session(options, &table);
+    if (status != 0)
+        return status;
+    st_model *model = NULL;
+    st_result result = st_model_new(&model);
+    if (result != ST_OK) {
+        print_failure("cannot build a model of session", st_table_session(table), result);
+        st_table_close(table);
+        return 1;
+    }
+    refresh_plan plan = plan_for(options);
+    status = run_refreshes(table, model, &plan);
+    st_model_free(model);
+    st_table_close(table);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    synctop_options options;
+    int status = options_parse(argc, argv, &options, stderr);
+    if (status != 0)
+        return status;
+
+    switch (options.mode) {
+    case MODE_HELP:
+        options_print_help(stdout);
+        return 0;
+    case MODE_VERSION:
+        printf("synctop %s\n", PACKAGE_VERSION);
+        return 0;
+    case MODE_LIST:
+        return session_list_command();
+    case MODE_REMOVE:
+        return session_remove_command(options.remove_session, options.force);
+    case MODE_DASHBOARD:
+        /* The curses dashboard is a later piece of work; until it lands the
+         * plain view serves, and a person at a terminal is told why. */
+        if (isatty(STDOUT_FILENO))
+            fputs("synctop: the interactive dashboard is not available yet; showing --batch output "
+                  "(Ctrl-C stops)\n", stderr);
+        options.mode = MODE_BATCH;
+        return show_session(&options);
+    case MODE_ONCE:
+    case MODE_BATCH:
+        return show_session(&options);
+    }
+    return 1;
+}

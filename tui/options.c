@@ -1,0 +1,288 @@
+/* options.c - parse synctop's command line (getopt_long) into
+ * synctop_options, then check that the flags make sense together.
+ *
+ * getopt's own messages are switched off (opterr = 0) so that every mistake
+ * reads the same way: one line "synctop: <what is wrong>", then the usage,
+ * on stderr, and exit status 2. Numbers are parsed with strtod/strtol and
+ * the whole argument must be consumed: "1x" is an error, not 1.
+ */
+#include "config.h"
+
+#include "options.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Long options without a short form. */
+enum {
+    OPT_ONCE = 256,
+    OPT_JSON,
+    OPT_LIST,
+    OPT_REMOVE,
+    OPT_FORCE,
+    OPT_NO_COLOR,
+    OPT_ASCII,
+};
+
+static const struct option long_options[] = {
+    { "session", required_argument, NULL, 's' },
+    { "delay", required_argument, NULL, 'd' },
+    { "iterations", required_argument, NULL, 'n' },
+    { "batch", no_argument, NULL, 'b' },
+    { "once", no_argument, NULL, OPT_ONCE },
+    { "json", no_argument, NULL, OPT_JSON },
+    { "list", no_argument, NULL, OPT_LIST },
+    { "remove", required_argument, NULL, OPT_REMOVE },
+    { "force", no_argument, NULL, OPT_FORCE },
+    { "no-color", no_argument, NULL, OPT_NO_COLOR },
+    { "ascii", no_argument, NULL, OPT_ASCII },
+    { "help", no_argument, NULL, 'h' },
+    { "version", no_argument, NULL, 'V' },
+    { NULL, 0, NULL, 0 },
+};
+
+/* Leading ':' makes getopt return ':' for a missing argument. */
+static const char short_options[] = ":s:d:n:bhV";
+
+void options_print_usage(FILE *out)
+{
+    fputs("Usage: synctop [-s SESSION] [-d SECONDS] [-n COUNT] [--once | --batch] [--json]\n"
+          "               [--no-color] [--ascii]\n"
+          "       synctop --list\n"
+          "       synctop --remove SESSION [--force]\n"
+          "       synctop --help | --version\n",
+          out);
+}
+
+void options_print_help(FILE *out)
+{
+    fputs("synctop - top for inter-process synchronization\n\n", out);
+    options_print_usage(out);
+    fputs("\n"
+          "Shows the processes, locks and other primitives of a synctop session\n"
+          "(processes using libsynctop publish them in shared memory).\n"
+          "\n"
+          "  -s, --session NAME      session to show (default: $SYNCTOP_SESSION, else \"default\")\n"
+          "  -d, --delay SECONDS     seconds between refreshes, fractions allowed (default 1)\n"
+          "  -n, --iterations COUNT  stop after COUNT refreshes (default: no limit)\n"
+          "      --once              print one refresh and exit\n"
+          "  -b, --batch             print a refresh every -d seconds as plain text\n"
+          "      --json              print JSON: alone or with --once one object,\n"
+          "                          with --batch one object per line per refresh\n"
+          "      --list              list this user's sessions\n"
+          "      --remove SESSION    remove a session's shared-memory table\n"
+          "      --force             with --remove: remove it even while processes use it\n"
+          "      --no-color          no colours (also when NO_COLOR is set)\n"
+          "      --ascii             draw with ASCII characters only\n"
+          "  -h, --help              show this help and exit\n"
+          "  -V, --version           show the version and exit\n"
+          "\n"
+          "Start a session to watch with:  synctop-demo race\n"
+          "See synctop(1) for the JSON fields and exit statuses.\n",
+          out);
+}
+
+/* Print "synctop: <message>" and the usage; return the usage exit status. */
+static int usage_error(FILE *err, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int usage_error(FILE *err, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    fputs("synctop: ", err);
+    vfprintf(err, format, args);
+    fputc('\n', err);
+    va_end(args);
+    options_print_usage(err);
+    return 2;
+}
+
+/* The seconds in text, or a negative value when it is not a number in
+ * (0, SYNCTOP_MAX_DELAY_S]. */
+static double parse_delay(const char *text)
+{
+    if (*text == '\0' || isspace((unsigned char)*text))   /* strtod would skip blanks */
+        return -1.0;
+    char *end;
+    errno = 0;
+    double seconds = strtod(text, &end);
+    if (errno != 0 || *end != '\0' || !isfinite(seconds))
+        return -1.0;
+    if (seconds <= 0.0 || seconds > SYNCTOP_MAX_DELAY_S)
+        return -1.0;
+    return seconds;
+}
+
+/* A positive count in text, or 0 when it is not one. */
+static long parse_count(const char *text)
+{
+    if (*text < '0' || *text > '9')   /* no sign, no leading space */
+        return 0;
+    char *end;
+    errno = 0;
+    long count = strtol(text, &end, 10);
+    if (errno != 0 || *end != '\0' || count <= 0)
+        return 0;
+    return count;
+}
+
+/* Name the option getopt just refused: for a long option the word typed
+ * (up to any '='), for a short one the letter getopt reports in optopt. */
+static void describe_bad_option(char **argv, char *out, size_t out_size)
+{
+    const char *word = argv[optind - 1];
+    if (strncmp(word, "--", 2) == 0)
+        snprintf(out, out_size, "%.*s", (int)strcspn(word, "="), word);
+    else
+        snprintf(out, out_size, "-%c", optopt);
+}
+
+/* Whether "--name" (as typed, without '=') is one of our long options. */
+static bool is_long_option(const char *typed)
+{
+    for (const struct option *o = long_options; o->name != NULL; o++)
+        if (strcmp(typed + 2, o->name) == 0)
+            return true;
+    return false;
+}
+
+/* The flags as seen, before they are reduced to one mode. */
+typedef struct seen_flags {
+    bool once, batch, list, remove, help, version;
+    bool session, iterations;
+} seen_flags;
+
+/* Reduce the flags to one mode, refusing combinations that contradict. */
+static int settle_mode(const seen_flags *seen, synctop_options *options, FILE *err)
+{
+    if (seen->help) {
+        options->mode = MODE_HELP;
+        return 0;
+    }
+    if (seen->version) {
+        options->mode = MODE_VERSION;
+        return 0;
+    }
+    if (seen->list && seen->remove)
+        return usage_error(err, "--list and --remove cannot be used together");
+    if (seen->list || seen->remove) {
+        const char *which = seen->list ? "--list" : "--remove";
+        if (seen->once || seen->batch || options->json)
+            return usage_error(err, "%s cannot be combined with --once, --batch or --json", which);
+        if (seen->session)
+            return usage_error(err, "%s does not take -s/--session%s", which,
+                               seen->remove ? "; name the session after --remove" : "");
+        if (options->delay_given || seen->iterations)
+            return usage_error(err, "%s does not take -d or -n", which);
+    }
+    if (options->force && !seen->remove)
+        return usage_error(err, "--force is only meaningful with --remove SESSION");
+    if (seen->once && seen->batch)
+        return usage_error(err, "--once and --batch cannot be used together (--batch -n 1 prints one refresh)");
+    if (seen->once && seen->iterations)
+        return usage_error(err, "--once prints one refresh; -n needs --batch");
+
+    if (seen->list)
+        options->mode = MODE_LIST;
+    else if (seen->remove)
+        options->mode = MODE_REMOVE;
+    else if (seen->batch)
+        options->mode = MODE_BATCH;
+    else if (seen->once || options->json)
+        options->mode = MODE_ONCE;   /* --json alone means --once --json */
+    else
+        options->mode = MODE_DASHBOARD;
+    return 0;
+}
+
+int options_parse(int argc, char **argv, synctop_options *options, FILE *err)
+{
+    *options = (synctop_options){
+        .mode = MODE_DASHBOARD,
+        .delay_s = SYNCTOP_DEFAULT_DELAY_S,
+    };
+    const char *no_color = getenv("NO_COLOR");
+    options->no_color = no_color != NULL && no_color[0] != '\0';
+
+    seen_flags seen = { 0 };
+    char bad[64];
+    opterr = 0;
+    optind = 0;   /* 0 re-initialises GNU getopt fully */
+    for (;;) {
+        int option = getopt_long(argc, argv, short_options, long_options, NULL);
+        if (option == -1)
+            break;
+        switch (option) {
+        case 's':
+            if (optarg[0] == '\0')
+                return usage_error(err, "-s/--session needs a non-empty session name");
+            options->session = optarg;
+            seen.session = true;
+            break;
+        case 'd':
+            options->delay_s = parse_delay(optarg);
+            if (options->delay_s < 0.0)
+                return usage_error(err, "invalid delay '%s': give seconds greater than 0 and at most %g (e.g. 0.5)",
+                                   optarg, SYNCTOP_MAX_DELAY_S);
+            options->delay_given = true;
+            break;
+        case 'n':
+            options->iterations = parse_count(optarg);
+            if (options->iterations == 0)
+                return usage_error(err, "invalid iteration count '%s': give a positive whole number", optarg);
+            seen.iterations = true;
+            break;
+        case 'b':
+            seen.batch = true;
+            break;
+        case OPT_ONCE:
+            seen.once = true;
+            break;
+        case OPT_JSON:
+            options->json = true;
+            break;
+        case OPT_LIST:
+            seen.list = true;
+            break;
+        case OPT_REMOVE:
+            if (optarg[0] == '\0')
+                return usage_error(err, "--remove needs a session name");
+            options->remove_session = optarg;
+            seen.remove = true;
+            break;
+        case OPT_FORCE:
+            options->force = true;
+            break;
+        case OPT_NO_COLOR:
+            options->no_color = true;
+            break;
+        case OPT_ASCII:
+            options->ascii = true;
+            break;
+        case 'h':
+            seen.help = true;
+            break;
+        case 'V':
+            seen.version = true;
+            break;
+        case ':':
+            describe_bad_option(argv, bad, sizeof bad);
+            return usage_error(err, "option %s needs an argument", bad);
+        default:   /* '?': an unknown option, or an argument given to a flag */
+            describe_bad_option(argv, bad, sizeof bad);
+            if (strchr(argv[optind - 1], '=') != NULL && is_long_option(bad))
+                return usage_error(err, "option %s does not take an argument", bad);
+            return usage_error(err, "unknown option %s", bad);
+        }
+    }
+    if (optind < argc)
+        return usage_error(err, "unexpected argument '%s'", argv[optind]);
+    return settle_mode(&seen, options, err);
+}
