@@ -16,6 +16,19 @@
 typedef enum st_object_type {
     ST_TYPE_NONE = 0,
     ST_TYPE_LOCK = 1,
+    ST_TYPE_RLOCK = 2,
+    ST_TYPE_SEMAPHORE = 3,
+    ST_TYPE_BOUNDED_SEMAPHORE = 4,
+    ST_TYPE_EVENT = 5,
+    ST_TYPE_CONDITION = 6,
+    ST_TYPE_QUEUE = 7,
+    ST_TYPE_PIPE = 8,
+    ST_TYPE_VALUE = 9,
+    ST_TYPE_ARRAY = 10,
+    ST_TYPE_SHM = 11,
+    ST_TYPE_DICT = 12,
+    ST_TYPE_POOL = 13,
+    ST_TYPE_SUPERVISOR = 14,
     ST_TYPE_COUNT
 } st_object_type;
 

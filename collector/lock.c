@@ -14,6 +14,7 @@
  * owner-died recovery and returns ST_EOWNERDEAD (it holds the lock).
  */
 #include "internal.h"
+#include "lock_internal.h"
 #include "event_log.h"
 #include "futex.h"
 #include "histogram.h"
@@ -33,11 +34,15 @@ struct st_lock {
     st_lock_body *body;
 };
 
+void st_lock_body_init(st_lock_body *body)
+{
+    st_robust_mutex_init(&body->mutex);
+}
+
 static void lock_body_init(void *body, const void *params)
 {
     (void)params;
-    st_lock_body *lock = body;
-    st_robust_mutex_init(&lock->mutex);
+    st_lock_body_init(body);
 }
 
 static const char *lock_name(const st_lock *lock)
@@ -50,6 +55,35 @@ static bool lock_handle_valid(const st_lock *lock)
     return lock && lock->magic == ST_LOCK_HANDLE_MAGIC;
 }
 
+st_result st_lock_handle_for_body(st_table *table, uint32_t index, st_lock_body *body, st_lock **out)
+{
+    st_lock *lock = malloc(sizeof *lock);
+    if (!lock)
+        return st_fail(ST_ENOMEM, "out of memory for a lock handle");
+    lock->magic = ST_LOCK_HANDLE_MAGIC;
+    lock->index = index;
+    lock->table = table;
+    lock->slot = &table->objects[index];
+    lock->body = body;
+    *out = lock;
+    return ST_OK;
+}
+
+uint32_t st_lock_object_index(const st_lock *lock)
+{
+    return lock->index;
+}
+
+st_table *st_lock_table(const st_lock *lock)
+{
+    return lock->table;
+}
+
+st_lock_body *st_lock_body_of(const st_lock *lock)
+{
+    return lock->body;
+}
+
 st_result st_lock_open(st_table *table, const char *name, st_lock **out)
 {
     if (!out)
@@ -59,16 +93,7 @@ st_result st_lock_open(st_table *table, const char *name, st_lock **out)
     st_result r = st_object_open(table, ST_TYPE_LOCK, name, lock_body_init, NULL, &index);
     if (r != ST_OK)
         return r;
-    st_lock *lock = malloc(sizeof *lock);
-    if (!lock)
-        return st_fail(ST_ENOMEM, "st_lock_open: out of memory");
-    lock->magic = ST_LOCK_HANDLE_MAGIC;
-    lock->index = index;
-    lock->table = table;
-    lock->slot = &table->objects[index];
-    lock->body = &table->objects[index].body.lock;
-    *out = lock;
-    return ST_OK;
+    return st_lock_handle_for_body(table, index, &table->objects[index].body.lock, out);
 }
 
 void st_lock_close(st_lock *lock)
@@ -214,7 +239,11 @@ st_result st_lock_release(st_lock *lock)
 
 void st_lock_describe(const void *body, const st_clock_calibration *clock, st_object_view *view)
 {
-    const st_lock_body *b = body;
+    st_lock_describe_body(body, clock, view);
+}
+
+void st_lock_describe_body(const st_lock_body *b, const st_clock_calibration *clock, st_object_view *view)
+{
     uint64_t held_for = 0;
     if (b->holder_pid > 0) {
         uint64_t now = st_clock_ticks(clock);

@@ -14,8 +14,10 @@
 
 static bool valid_session_char(char c)
 {
+    /* No '.': it separates a session from its primitives' segments
+     * (synctop-<uid>-<session>.<kind>.<...>). */
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.';
+           c == '-' || c == '_';
 }
 
 st_result st_session_resolve(const char *explicit_name, char out[ST_SESSION_NAME_MAX + 1])
@@ -31,10 +33,8 @@ st_result st_session_resolve(const char *explicit_name, char out[ST_SESSION_NAME
                        name, len, ST_SESSION_NAME_MAX);
     for (size_t i = 0; i < len; i++)
         if (!valid_session_char(name[i]))
-            return st_fail(ST_EINVAL, "session name '%s' may only contain letters, digits, '-', '_' and '.'",
+            return st_fail(ST_EINVAL, "session name '%s' may only contain letters, digits, '-' and '_'",
                            name);
-    if (name[0] == '.')
-        return st_fail(ST_EINVAL, "session name '%s' may not start with '.'", name);
     memcpy(out, name, len + 1);
     return ST_OK;
 }
@@ -84,6 +84,8 @@ st_result st_session_list(st_session_info *out, size_t max, size_t *count)
         if (strncmp(entry->d_name, prefix, prefix_len) != 0)
             continue;
         const char *name = entry->d_name + prefix_len;
+        if (strchr(name, '.'))
+            continue;  /* a primitive's segment, not a session */
         if (*count < max) {
             st_session_info *info = &out[*count];
             memset(info, 0, sizeof *info);

@@ -18,7 +18,10 @@
  *                    | st_object_slot [object_capacity]    768 B  |
  *                    |   128 B header: status, type, name, creator|
  *                    |   640 B body: the primitive itself (the    |
- *                    |   lock word) next to its statistics        |
+ *                    |   lock word) next to its statistics; each  |
+ *                    |   primitive declares its body at the top   |
+ *                    |   of its own file (the Lock's is here, as  |
+ *                    |   others embed it)                         |
  *   name_index_offset+--------------------------------------------+
  *                    | uint32_t name_index [2 * object_capacity]  |
  *                    |   open-addressing hash of object names,    |

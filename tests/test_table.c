@@ -190,6 +190,7 @@ static void test_names(void **state)
     assert_int_equal(st_session_resolve("has space", resolved), ST_EINVAL);
     assert_int_equal(st_session_resolve("../escape", resolved), ST_EINVAL);
     assert_int_equal(st_session_resolve(".hidden", resolved), ST_EINVAL);
+    assert_int_equal(st_session_resolve("with.dot", resolved), ST_EINVAL);
     st_table *table = NULL;
     st_table_options bad = { .session = "a/b" };
     assert_int_equal(st_table_open(&bad, &table), ST_EINVAL);

@@ -59,8 +59,8 @@ uint32_t st_table_process_capacity(const st_table *table);
 uint32_t st_table_object_capacity(const st_table *table);
 
 /* Resolve the session name the way every program does: explicit name, else
- * $SYNCTOP_SESSION, else "default". Validates it (letters, digits, '-', '_',
- * '.', at most ST_SESSION_NAME_MAX bytes). */
+ * $SYNCTOP_SESSION, else "default". Validates it (letters, digits, '-' and
+ * '_', at most ST_SESSION_NAME_MAX bytes). */
 st_result st_session_resolve(const char *explicit_name, char out[ST_SESSION_NAME_MAX + 1]);
 
 /* The shared-memory object name for a session: "/synctop-<uid>-<session>". */
