@@ -20,7 +20,7 @@ uint64_t st_histogram_percentile(const st_histogram *h, double p, uint64_t max_v
         p = 100;
     /* The rank of the value sought, 1-based: the smallest value with at
      * least p% of all values at or below it. */
-    double rank = ceil(p / 100.0 * (double)total);
+    double rank = ceil(p / 100.0 * (double)total - 1e-9);  /* 99.9% of 1000 is 999, not 1000 */
     if (rank < 1)
         rank = 1;
     uint64_t below = 0;
@@ -31,7 +31,8 @@ uint64_t st_histogram_percentile(const st_histogram *h, double p, uint64_t max_v
         if ((double)(below + count) >= rank) {
             double low = b == 0 ? 0.0 : ldexp(1.0, (int)b);
             double high = ldexp(1.0, (int)b + 1);
-            double fraction = (rank - (double)below) / (double)count;
+            /* The middle of the rank's share of the bucket: always inside it. */
+            double fraction = (rank - (double)below - 0.5) / (double)count;
             uint64_t value = (uint64_t)(low + (high - low) * fraction);
             if (max_value > 0 && value > max_value)
                 value = max_value;

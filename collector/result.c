@@ -31,6 +31,7 @@ static const struct {
     [ST_EOVERFLOW] = { "ST_EOVERFLOW", "would exceed its limit" },
     [ST_ECLOSED] = { "ST_ECLOSED", "closed" },
     [ST_ESYSTEM] = { "ST_ESYSTEM", "unexpected system error" },
+    [ST_EWORKERDIED] = { "ST_EWORKERDIED", "the worker process running the task died before finishing it" },
 };
 
 static __thread char detail[512];

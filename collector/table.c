@@ -210,8 +210,10 @@ static st_result attach_table(st_table *t, int fd, int timeout_ms, bool readonly
                     return errno_result(errno, "mapping", t->session);
                 t->base = base;
                 t->size = total;
-                /* Validate again on the full mapping: the header may have changed. */
-                r = st_header_validate((const st_table_header *)base, total, t->session);
+                /* Validate again on the full mapping, against the segment's size
+                 * now: the header or the size may have changed meanwhile. */
+                uint64_t size_now = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+                r = st_header_validate((const st_table_header *)base, size_now, t->session);
                 if (r != ST_OK || ((const st_table_header *)base)->total_size != total)
                     return r != ST_OK ? r : st_fail(ST_ECORRUPT, "session '%s': header changed while attaching", t->session);
                 bind_handle(t);

@@ -118,7 +118,8 @@ void st_model_free(st_model *model);
 
 /* Take a snapshot of table (read-only handle) and sample /proc. With a NULL
  * table only the system figures are refreshed (no session yet). On a
- * validation failure the previous figures stay and the error is returned. */
+ * validation failure the system figures are still refreshed, the previous
+ * processes, objects and events stay, and the error is returned. */
 st_result st_model_refresh(st_model *model, const st_table *table);
 
 uint64_t st_model_time_ns(const st_model *model);          /* CLOCK_REALTIME */

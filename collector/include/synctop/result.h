@@ -36,6 +36,7 @@ typedef enum st_result {
     ST_EOVERFLOW,     /* a counter or bounded value would exceed its limit */
     ST_ECLOSED,       /* the primitive was closed */
     ST_ESYSTEM,       /* an unexpected system error (see st_error_detail) */
+    ST_EWORKERDIED,   /* the worker process running the task died (a signal, or it exited) */
     ST_RESULT_COUNT
 } st_result;
 
