@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <pthread.h>
 #include <synctop/synctop.h>
 #include "table_layout.h"
 
@@ -50,6 +51,8 @@ struct st_table {
     char session[ST_SESSION_NAME_MAX + 1];
     char shm_name[ST_SESSION_NAME_MAX + 64];
     bool trace_new_objects;
+    /* Lock holds are timed for 1 acquisition in 2^(64 - shift): see lock.c. */
+    unsigned hold_sample_shift;
     /* The calling process's own slot; re-registered after fork. */
     st_process_slot *self;
     unsigned self_fork_generation;
@@ -63,6 +66,18 @@ void st_clear_detail(void);
 
 /* The caller's pid, kept current across fork (no syscall). */
 extern pid_t st_self_pid;
+/* A number that tells the calling thread from the process's other threads:
+ * the thread pointer (one register read), or pthread_self() where the
+ * compiler cannot read it. Together with the pid it names a lock holder. */
+static inline uint64_t st_thread_token(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__) && __GNUC__ >= 11
+    return (uint64_t)(uintptr_t)__builtin_thread_pointer();
+#else
+    return (uint64_t)pthread_self();
+#endif
+}
+
 /* Bumped in every child after fork(). */
 extern unsigned st_fork_generation;
 void st_process_identity_init(void);

@@ -4,8 +4,16 @@
 #ifndef SYNCTOP_LOCK_INTERNAL_H
 #define SYNCTOP_LOCK_INTERNAL_H
 
+#include <pthread.h>
 #include "internal.h"
 #include "object_types.h"
+
+/* Whether the calling thread holds the lock whose body is b (only the
+ * holder itself can have stored its own pid and thread there). */
+static inline bool st_lock_body_held_by_caller(const st_lock_body *b)
+{
+    return ST_LOAD(b->holder_pid) == (int32_t)st_self_pid && ST_LOAD(b->holder_thread) == st_thread_token();
+}
 
 /* Initialise a lock body in place (robust, pshared, error-checking). */
 void st_lock_body_init(st_lock_body *body);

@@ -7,6 +7,7 @@
  * the buffers. A failed refresh leaves the previous figures in place.
  */
 #include "snapshot.h"
+#include "deadlock.h"
 #include "proc_sampler.h"
 
 #include <stdlib.h>
@@ -24,6 +25,13 @@ struct st_model {
     pid_t *pids;
     st_proc_sample *samples;
     size_t sample_alloc;
+    uint64_t starvation_threshold_ns;
+    /* Wait-for analysis of the current snapshot. */
+    st_waitfor_edge *edges;
+    uint32_t *edge_scratch;
+    size_t edge_alloc;
+    st_deadlock_view deadlocks[ST_MODEL_DEADLOCKS_MAX];
+    size_t deadlock_count;
 };
 
 st_result st_model_new(st_model **out)
@@ -33,6 +41,7 @@ st_result st_model_new(st_model **out)
     st_model *model = calloc(1, sizeof *model);
     if (!model)
         return st_fail(ST_ENOMEM, "st_model_new: out of memory");
+    model->starvation_threshold_ns = ST_DEFAULT_STARVATION_NS;
     st_result r = st_proc_sampler_new(&model->sampler);
     if (r != ST_OK) {
         free(model);
@@ -51,6 +60,8 @@ void st_model_free(st_model *model)
     st_snapshot_free(&model->next);
     free(model->pids);
     free(model->samples);
+    free(model->edges);
+    free(model->edge_scratch);
     free(model);
 }
 
@@ -135,6 +146,82 @@ static void rates_against(st_snapshot *cur, const st_snapshot *prev)
     }
 }
 
+/* The pid holding an object (its "holder" or "owner" field), or 0. */
+static pid_t holder_of(const st_object_view *object)
+{
+    const st_field *field = st_object_field(object, "holder");
+    if (!field)
+        field = st_object_field(object, "owner");
+    return field && field->kind == ST_VALUE_PID ? (pid_t)field->value.i64 : 0;
+}
+
+static const st_process_view *process_by_pid(const st_snapshot *snap, pid_t pid)
+{
+    for (size_t i = 0; i < snap->process_count; i++)
+        if (snap->processes[i].pid == pid && snap->processes[i].alive)
+            return &snap->processes[i];
+    return NULL;
+}
+
+/* Flag starving processes and find wait-for cycles in snap. */
+static st_result analyse_waits(st_model *model, st_snapshot *snap)
+{
+    model->deadlock_count = 0;
+    size_t n = 0;
+    if (snap->process_count > model->edge_alloc) {
+        st_waitfor_edge *edges = realloc(model->edges, snap->process_count * sizeof *edges);
+        if (edges)
+            model->edges = edges;
+        uint32_t *scratch = realloc(model->edge_scratch, 2 * snap->process_count * sizeof *scratch);
+        if (scratch)
+            model->edge_scratch = scratch;
+        if (!edges || !scratch)
+            return st_fail(ST_ENOMEM, "model: out of memory");
+        model->edge_alloc = snap->process_count;
+    }
+    for (size_t i = 0; i < snap->process_count; i++) {
+        st_process_view *process = &snap->processes[i];
+        process->starving = process->alive && process->blocked &&
+                            process->blocked_for_ns >= model->starvation_threshold_ns;
+        process->deadlocked = false;
+        if (!process->alive || !process->blocked)
+            continue;
+        const st_object_view *object = st_snapshot_find_object(snap, process->blocked_object);
+        pid_t holder = object ? holder_of(object) : 0;
+        if (holder <= 0)
+            continue;
+        model->edges[n++] = (st_waitfor_edge){ process->pid, holder, process->blocked_object };
+    }
+    st_waitfor_cycle cycles[ST_MODEL_DEADLOCKS_MAX];
+    size_t found = st_waitfor_find_cycles(model->edges, n, model->edge_scratch, cycles, ST_MODEL_DEADLOCKS_MAX);
+    if (found > ST_MODEL_DEADLOCKS_MAX)
+        found = ST_MODEL_DEADLOCKS_MAX;
+    for (size_t c = 0; c < found; c++) {
+        st_deadlock_view *view = &model->deadlocks[model->deadlock_count++];
+        memset(view, 0, sizeof *view);
+        view->for_ns = UINT64_MAX;
+        uint32_t length = cycles[c].length < ST_DEADLOCK_MAX_CYCLE ? cycles[c].length : ST_DEADLOCK_MAX_CYCLE;
+        view->length = length;
+        for (uint32_t m = 0; m < length; m++) {
+            const st_waitfor_edge *edge = &model->edges[cycles[c].members[m]];
+            view->pids[m] = edge->waiter;
+            const st_object_view *object = st_snapshot_find_object(snap, edge->object);
+            if (object)
+                memcpy(view->locks[m], object->name, sizeof view->locks[m]);
+            st_process_view *process = (st_process_view *)process_by_pid(snap, edge->waiter);
+            if (process) {
+                memcpy(view->process_names[m], process->name, sizeof view->process_names[m]);
+                process->deadlocked = true;
+                if (process->blocked_for_ns < view->for_ns)
+                    view->for_ns = process->blocked_for_ns;
+            }
+        }
+        if (view->for_ns == UINT64_MAX)
+            view->for_ns = 0;
+    }
+    return ST_OK;
+}
+
 st_result st_model_refresh(st_model *model, const st_table *table)
 {
     if (!model)
@@ -153,6 +240,9 @@ st_result st_model_refresh(st_model *model, const st_table *table)
     if (r != ST_OK)
         return r;
     r = sample_processes(model, &model->next);
+    if (r != ST_OK)
+        return r;
+    r = analyse_waits(model, &model->next);
     if (r != ST_OK)
         return r;
     if (model->have_snapshot && strcmp(model->current.session, model->next.session) == 0)
@@ -209,6 +299,27 @@ size_t st_model_object_count(const st_model *model)
 const st_object_view *st_model_object(const st_model *model, size_t i)
 {
     return model && i < model->current.object_count ? &model->current.objects[i] : NULL;
+}
+
+size_t st_model_deadlock_count(const st_model *model)
+{
+    return model ? model->deadlock_count : 0;
+}
+
+const st_deadlock_view *st_model_deadlock(const st_model *model, size_t i)
+{
+    return model && i < model->deadlock_count ? &model->deadlocks[i] : NULL;
+}
+
+void st_model_set_starvation_threshold(st_model *model, uint64_t threshold_ns)
+{
+    if (model)
+        model->starvation_threshold_ns = threshold_ns;
+}
+
+uint64_t st_model_starvation_threshold(const st_model *model)
+{
+    return model ? model->starvation_threshold_ns : 0;
 }
 
 size_t st_model_event_count(const st_model *model)

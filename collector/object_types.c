@@ -1,8 +1,23 @@
 /* object_types.c - the table of object types (see object_types.h). */
 #include "object_types.h"
 
+#include <string.h>
+
 static const st_object_type_descriptor descriptors[ST_TYPE_COUNT] = {
     [ST_TYPE_LOCK] = { "lock", st_lock_describe },
+    [ST_TYPE_RLOCK] = { "rlock", st_rlock_describe },
+    [ST_TYPE_SEMAPHORE] = { "semaphore", st_semaphore_describe },
+    [ST_TYPE_BOUNDED_SEMAPHORE] = { "bounded_semaphore", st_bounded_semaphore_describe },
+    [ST_TYPE_EVENT] = { "event", st_event_describe },
+    [ST_TYPE_CONDITION] = { "condition", st_condition_describe },
+    [ST_TYPE_QUEUE] = { "queue", st_queue_describe },
+    [ST_TYPE_PIPE] = { "pipe", st_pipe_describe },
+    [ST_TYPE_VALUE] = { "value", st_value_describe },
+    [ST_TYPE_ARRAY] = { "array", st_array_describe },
+    [ST_TYPE_SHM] = { "shm", st_shm_describe },
+    [ST_TYPE_DICT] = { "dict", st_dict_describe },
+    [ST_TYPE_POOL] = { "pool", st_pool_describe },
+    [ST_TYPE_SUPERVISOR] = { "supervisor", st_supervisor_describe },
 };
 
 const st_object_type_descriptor *st_object_type_get(uint32_t type)
@@ -37,4 +52,54 @@ void st_field_pid(st_object_view *view, const char *name, int32_t pid)
     st_field *field = next_field(view, name, ST_VALUE_PID, 0);
     if (field)
         field->value.i64 = pid > 0 ? pid : 0;
+}
+
+void st_field_i64(st_object_view *view, const char *name, int64_t value, unsigned flags)
+{
+    st_field *field = next_field(view, name, ST_VALUE_I64, flags);
+    if (field)
+        field->value.i64 = value;
+}
+
+void st_field_double(st_object_view *view, const char *name, double value, unsigned flags)
+{
+    st_field *field = next_field(view, name, ST_VALUE_DOUBLE, flags);
+    if (field)
+        field->value.f64 = value;
+}
+
+/* The first free byte of view->text: after the last text already stored
+ * there (text fields are the only users, so their pointers say it all). */
+static size_t text_used(const st_object_view *view)
+{
+    size_t used = 0;
+    for (uint32_t i = 0; i < view->field_count && i < ST_MAX_FIELDS; i++) {
+        const st_field *field = &view->fields[i];
+        uintptr_t at = (uintptr_t)field->value.text, base = (uintptr_t)view->text;
+        if (field->kind != ST_VALUE_TEXT || at < base || at >= base + sizeof view->text)
+            continue;
+        size_t end = (size_t)(at - base) + strlen(field->value.text) + 1;
+        if (end > used)
+            used = end;
+    }
+    return used;
+}
+
+void st_field_text(st_object_view *view, const char *name, const char *text, size_t max_len)
+{
+    size_t used = text_used(view);
+    if (used >= sizeof view->text)
+        return;
+    st_field *field = next_field(view, name, ST_VALUE_TEXT, 0);
+    if (!field)
+        return;
+    char *dst = view->text + used;
+    size_t room = sizeof view->text - used - 1;
+    size_t len = text ? strnlen(text, max_len) : 0;
+    if (len > room)
+        len = room;
+    if (len)
+        memcpy(dst, text, len);
+    dst[len] = '\0';
+    field->value.text = dst;
 }

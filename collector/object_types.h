@@ -23,8 +23,26 @@ const st_object_type_descriptor *st_object_type_get(uint32_t type);
 /* Field builders for describe() functions. */
 void st_field_u64(st_object_view *view, const char *name, uint64_t value, unsigned flags);
 void st_field_pid(st_object_view *view, const char *name, int32_t pid);
+void st_field_i64(st_object_view *view, const char *name, int64_t value, unsigned flags);
+void st_field_double(st_object_view *view, const char *name, double value, unsigned flags);
+/* A text field: copies at most max_len bytes of text (stopping at a NUL)
+ * into the view's own text[] storage; truncated when that is full. */
+void st_field_text(st_object_view *view, const char *name, const char *text, size_t max_len);
 
 /* Each primitive's describe function (in its own .c file). */
 void st_lock_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+void st_rlock_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+void st_semaphore_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+void st_bounded_semaphore_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+void st_event_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+void st_condition_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+void st_queue_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+void st_pipe_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+void st_value_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+void st_array_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+void st_shm_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+void st_dict_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+void st_pool_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+void st_supervisor_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
 
 #endif

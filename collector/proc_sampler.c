@@ -4,7 +4,8 @@
  * procps_meminfo_select() per call (never the *_get calls, which cache for a
  * wall-clock second), plus procps_loadavg() and procps_uptime(); the busy CPU
  * share is the delta of STAT_TIC_SUM_BUSY over STAT_TIC_SUM_TOTAL since the
- * previous call, kept here.
+ * previous call, kept here; the same per CPU from one procps_stat_reap() of
+ * the cpuN lines.
  *
  * For processes there are two ways to read a list of PIDs, and neither wins
  * everywhere. procps_pids_select() reads only the PIDs asked for, but each
@@ -99,6 +100,12 @@ struct st_proc_sampler {
     uint64_t sys_busy;
     uint64_t sys_total;
     double sys_cpu_percent;
+
+    /* Per-CPU baselines, indexed by CPU id (STAT_TIC_ID). */
+    bool cpu_seen[ST_MAX_CPUS];
+    uint64_t cpu_busy[ST_MAX_CPUS];
+    uint64_t cpu_total[ST_MAX_CPUS];
+    double cpu_percent[ST_MAX_CPUS];
 
     /* Per-call scratch, reused. */
     unsigned *wanted;          /* distinct PIDs > 0 of the call, ascending */
@@ -317,6 +324,55 @@ void st_proc_sampler_free(st_proc_sampler *sampler)
     free(sampler);
 }
 
+/* Busy share of each online CPU since the previous call, into
+ * out->cpu_percent_per_cpu (in /proc/stat order). One procps_stat_reap()
+ * of the CPU lines; the same delta rules as the total below, kept per CPU
+ * id so a CPU going offline does not shift the others' baselines. A failed
+ * reap leaves per_cpu_count at 0: the total still stands. */
+static void sample_per_cpu(st_proc_sampler *sampler, st_system_view *out)
+{
+    out->per_cpu_count = 0;
+    enum stat_item items[] = { STAT_TIC_ID, STAT_TIC_SUM_BUSY, STAT_TIC_SUM_TOTAL };
+    struct stat_reaped *reaped = procps_stat_reap(sampler->stat, STAT_REAP_CPUS_ONLY, items, 3);
+    if (!reaped || !reaped->cpus || !reaped->cpus->stacks)
+        return;
+    for (int i = 0; i < reaped->cpus->total && out->per_cpu_count < ST_MAX_CPUS; i++) {
+        const struct stat_stack *stack = reaped->cpus->stacks[i];
+        if (!stack || !stack->head || stack->head[0].item != STAT_TIC_ID ||
+            stack->head[1].item != STAT_TIC_SUM_BUSY || stack->head[2].item != STAT_TIC_SUM_TOTAL)
+            return;
+        int id = stack->head[0].result.s_int;
+        if (id < 0 || id >= ST_MAX_CPUS)
+            continue;
+        uint64_t busy = (uint64_t)stack->head[1].result.ull_int;
+        uint64_t total = (uint64_t)stack->head[2].result.ull_int;
+        double pct = sampler->cpu_percent[id];
+        bool rebase = true;
+        if (!sampler->cpu_seen[id]) {
+            pct = total ? (double)busy * 100.0 / (double)total : 0.0;
+        } else if (total > sampler->cpu_total[id]) {
+            uint64_t dtotal = total - sampler->cpu_total[id];
+            uint64_t dbusy = busy > sampler->cpu_busy[id] ? busy - sampler->cpu_busy[id] : 0;
+            if (dbusy > dtotal)
+                dbusy = dtotal;
+            pct = (double)dbusy * 100.0 / (double)dtotal;
+        } else if (total == sampler->cpu_total[id]) {
+            rebase = false;
+        }
+        if (pct < 0.0)
+            pct = 0.0;
+        if (pct > 100.0)
+            pct = 100.0;
+        sampler->cpu_percent[id] = pct;
+        if (rebase) {
+            sampler->cpu_seen[id] = true;
+            sampler->cpu_busy[id] = busy;
+            sampler->cpu_total[id] = total;
+        }
+        out->cpu_percent_per_cpu[out->per_cpu_count++] = pct;
+    }
+}
+
 st_result st_proc_sampler_system(st_proc_sampler *sampler, st_system_view *out)
 {
     if (!sampler || !out)
@@ -377,6 +433,7 @@ st_result st_proc_sampler_system(st_proc_sampler *sampler, st_system_view *out)
         sampler->sys_busy = busy;
         sampler->sys_total = total;
     }
+    sample_per_cpu(sampler, &v);
     *out = v;
     return ST_OK;
 }

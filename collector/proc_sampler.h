@@ -43,7 +43,8 @@ void st_proc_sampler_free(st_proc_sampler *sampler);
 
 /* System figures: cpus (procps_cpu_count), cpu_percent busy share of all
  * CPUs since the previous call (first call: since boot; a call less than a
- * tick after the previous one repeats the previous figure), memory total and
+ * tick after the previous one repeats the previous figure), the same per
+ * online CPU (cpu_percent_per_cpu, per_cpu_count), memory total and
  * available in bytes, load[3] (procps_loadavg), uptime_s (procps_uptime).
  * Reads with *_select, never *_get (pitfall 1: *_get caches for a second).
  * On failure *out is left unchanged. */

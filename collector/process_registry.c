@@ -41,7 +41,7 @@ static const char *const state_names[ST_PROCESS_STATE_COUNT] = {
 };
 
 static const char *const operation_names[ST_OP_COUNT] = {
-    "none", "acquire", "release", "wait", "put", "get", "send", "recv", "join",
+    "none", "acquire", "release", "wait", "put", "get", "send", "recv", "join", "set", "clear", "notify",
 };
 
 const char *st_process_state_name(st_process_state state)

@@ -113,6 +113,26 @@ st_result st_session_list(st_session_info *out, size_t max, size_t *count)
     return ST_OK;
 }
 
+/* Unlink the session's data segments (queue rings, arrays, ...): every
+ * /dev/shm entry named "<table name>.<...>". */
+static void remove_session_segments(const char *shm_name)
+{
+    const char *table_name = shm_name[0] == '/' ? shm_name + 1 : shm_name;
+    size_t len = strlen(table_name);
+    DIR *dir = opendir("/dev/shm");
+    if (!dir)
+        return;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        if (strncmp(entry->d_name, table_name, len) != 0 || entry->d_name[len] != '.')
+            continue;
+        char segment[300];
+        snprintf(segment, sizeof segment, "/%s", entry->d_name);
+        shm_unlink(segment);
+    }
+    closedir(dir);
+}
+
 st_result st_session_remove(const char *session_name, bool force)
 {
     st_clear_detail();
@@ -136,6 +156,7 @@ st_result st_session_remove(const char *session_name, bool force)
         }
         /* A table that fails validation has no process we could know of. */
     }
+    remove_session_segments(shm_name);
     if (shm_unlink(shm_name) < 0) {
         if (errno == ENOENT)
             return st_fail(ST_ENOENT, "no session '%s' exists", session);

@@ -182,6 +182,10 @@ st_result st_snapshot_take(const st_table *table, st_snapshot *snap)
         snap->corrupt_slots++;
         used = table->object_capacity;
     }
+    /* Size the array once: views must not move while it fills, because a
+     * text field points into its own view's text[]. */
+    if (used > 0 && !grow((void **)&snap->objects, &snap->object_alloc, used, sizeof *snap->objects))
+        return st_fail(ST_ENOMEM, "snapshot: out of memory");
     for (uint32_t i = 0; i < used; i++) {
         const st_object_slot *shared = &table->objects[i];
         if (__atomic_load_n(&shared->header.status, __ATOMIC_ACQUIRE) != ST_SLOT_LIVE)

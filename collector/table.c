@@ -232,12 +232,27 @@ static st_result attach_table(st_table *t, int fd, int timeout_ms, bool readonly
     }
 }
 
+/* 64 - log2(N) for SYNCTOP_HOLD_SAMPLING=N (a power of two; default 64). */
+static unsigned hold_sample_shift_from_environment(void)
+{
+    unsigned log2_n = 6;
+    const char *text = getenv("SYNCTOP_HOLD_SAMPLING");
+    if (text && *text) {
+        char *end;
+        unsigned long n = strtoul(text, &end, 10);
+        if (*end == '\0' && n >= 1 && n <= (1ul << 20) && (n & (n - 1)) == 0)
+            log2_n = (unsigned)__builtin_ctzl(n);
+    }
+    return 64u - log2_n;   /* 64 when N = 1: every hold (see hold_is_sampled) */
+}
+
 static st_table *new_handle(const char *session)
 {
     st_table *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
     t->fd = -1;
+    t->hold_sample_shift = hold_sample_shift_from_environment();
     snprintf(t->session, sizeof t->session, "%s", session);
     st_session_shm_name(session, t->shm_name, sizeof t->shm_name);
     return t;

@@ -123,13 +123,14 @@ typedef struct st_lock_body {
     int32_t holder_pid;             /* 0 when free */
     uint32_t waiters;               /* processes blocked in acquire right now */
     uint64_t holder_thread;         /* pthread_self() of the holder: with the pid, who may release */
-    uint64_t hold_start_ticks;      /* written by the holder */
+    uint64_t hold_start_ticks;      /* when this hold began, if it is timed; 0 if not */
     uint64_t acquisitions;
     uint64_t contentions;           /* acquisitions that had to wait */
     uint64_t wait_ns_total;
     uint64_t wait_ns_max;
-    uint64_t hold_ns_total;
-    uint64_t hold_ns_max;
+    uint64_t hold_samples;          /* holds that were timed (see lock.c: sampling) */
+    uint64_t hold_ns_sampled;       /* their total */
+    uint64_t hold_ns_max;           /* the longest of them */
     uint64_t owner_died;            /* recoveries from a dead holder */
     uint64_t timeouts;              /* timed acquires that gave up */
     st_histogram wait_histogram;    /* wait times of contended acquisitions, ns */

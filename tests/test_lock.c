@@ -105,10 +105,11 @@ static void test_four_processes_exact_count(void **state)
     assert_int_equal(lock_u64("test-lock", "acquisitions"), 4 * INCREMENTS);
     assert_int_equal(lock_u64("test-lock", "holder"), 0);
     assert_int_equal(lock_u64("test-lock", "waiters"), 0);
-    /* Four processes hammering one lock on this machine must have waited. */
+    /* How often they collided depends on the scheduler (on a busy machine
+     * the four may even run one after another); the figures must agree
+     * with each other whatever it was. test_hold_and_wait_figures pins an
+     * exact contention. */
     uint64_t contentions = lock_u64("test-lock", "contentions");
-    if (sysconf(_SC_NPROCESSORS_ONLN) > 1)
-        assert_true(contentions > 0);
     assert_true(contentions <= 4 * INCREMENTS);
     uint64_t p50 = lock_u64("test-lock", "wait_ns_p50");
     uint64_t p99 = lock_u64("test-lock", "wait_ns_p99");

@@ -3,7 +3,6 @@
  * what the kernel says, exited and zombie children, lists longer than one
  * select batch (255) and long enough to switch to a full reap (400), a
  * recycled PID (when ns_last_pid is writable), thread ids, bad arguments. Every child is reaped by test_teardown. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -207,6 +206,26 @@ static void test_system_figures(void **state)
     double one_cpu = 100.0 / stat_cpu_lines();
     assert_true(v.cpu_percent >= one_cpu * 0.25);
     assert_true(v.cpu_percent <= 100.0);
+}
+
+/* Per-CPU figures: one per cpuN line of /proc/stat, each a share in
+ * [0, 100]; burning one CPU shows as a busy CPU among them. */
+static void test_per_cpu_figures(void **state)
+{
+    st_proc_sampler *s = *state;
+    st_system_view v;
+    assert_int_equal(st_proc_sampler_system(s, &v), ST_OK);
+    assert_int_equal(v.per_cpu_count, (uint32_t)stat_cpu_lines());
+    burn_ms(300);
+    assert_int_equal(st_proc_sampler_system(s, &v), ST_OK);
+    assert_int_equal(v.per_cpu_count, (uint32_t)stat_cpu_lines());
+    double busiest = 0.0;
+    for (uint32_t i = 0; i < v.per_cpu_count; i++) {
+        assert_true(v.cpu_percent_per_cpu[i] >= 0.0 && v.cpu_percent_per_cpu[i] <= 100.0);
+        if (v.cpu_percent_per_cpu[i] > busiest)
+            busiest = v.cpu_percent_per_cpu[i];
+    }
+    assert_true(busiest >= 25.0);
 }
 
 static void test_own_process(void **state)
@@ -567,6 +586,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_system_figures, sampler_setup, sampler_teardown),
+        cmocka_unit_test_setup_teardown(test_per_cpu_figures, sampler_setup, sampler_teardown),
         cmocka_unit_test_setup_teardown(test_own_process, sampler_setup, sampler_teardown),
         cmocka_unit_test_setup_teardown(test_cpu_busy_and_sleeping, sampler_setup, sampler_teardown),
         cmocka_unit_test_setup_teardown(test_history_forgets_unlisted, sampler_setup, sampler_teardown),

@@ -6,11 +6,15 @@
  *     "system":    { "cpus", "cpu_percent", "mem_total_bytes",
  *                    "mem_available_bytes", "load": [3], "uptime_s" },
  *     "processes": [ { "pid", "name", "role", "state", "alive",
- *                      "cpu_percent"|null, "rss_bytes"|null,
+ *                      "cpu_percent"|null, "rss_bytes"|null, "starving",
+ *                      "deadlocked", "restarts",
+ *                      "heartbeat_age_ns"|null,
  *                      "blocked_on": null | { "object", "operation", "for_ns" } } ],
  *     "objects":   [ { "type", "name", "creator_pid", "created_ns",
  *                      <field name>: <value>, ...,
  *                      <counter name>_per_s: <rate>, ... } ],
+ *     "deadlocks": [ { "cycle": [ { "pid", "name", "waits_for", "held_by" } ],
+ *                      "for_ns" } ],
  *     "events":    [ { "sequence", "time_ns", "pid", "object", "type",
  *                      "operation", "result", "wait_ns", "value" } ],
  *     "corrupt_slots" }
@@ -86,6 +90,11 @@ static json_object *process_to_json(const st_process_view *process)
                            process->sampled ? json_number(process->cpu_percent) : NULL);
     json_object_object_add(obj, "rss_bytes",
                            process->sampled ? json_object_new_uint64(process->rss_bytes) : NULL);
+    json_object_object_add(obj, "starving", json_object_new_boolean(process->starving));
+    json_object_object_add(obj, "deadlocked", json_object_new_boolean(process->deadlocked));
+    json_object_object_add(obj, "restarts", json_object_new_int64(process->restarts));
+    json_object_object_add(obj, "heartbeat_age_ns",
+                           process->heartbeat_age_ns ? json_object_new_uint64(process->heartbeat_age_ns) : NULL);
     json_object_object_add(obj, "blocked_on", blocked_on_to_json(process));
     return obj;
 }
@@ -150,6 +159,23 @@ static json_object *event_to_json(const st_event_view *event)
     return obj;
 }
 
+static json_object *deadlock_to_json(const st_deadlock_view *deadlock)
+{
+    json_object *obj = json_object_new_object();
+    json_object *cycle = json_object_new_array();
+    for (uint32_t i = 0; i < deadlock->length; i++) {
+        json_object *step = json_object_new_object();
+        json_object_object_add(step, "pid", json_object_new_int64(deadlock->pids[i]));
+        json_object_object_add(step, "name", json_text(deadlock->process_names[i]));
+        json_object_object_add(step, "waits_for", json_text(deadlock->locks[i]));
+        json_object_object_add(step, "held_by", json_object_new_int64(deadlock->pids[(i + 1) % deadlock->length]));
+        json_object_array_add(cycle, step);
+    }
+    json_object_object_add(obj, "cycle", cycle);
+    json_object_object_add(obj, "for_ns", json_object_new_uint64(deadlock->for_ns));
+    return obj;
+}
+
 /* The whole model as one JSON object; the caller puts it. */
 static json_object *model_to_json(const st_model *model)
 {
@@ -169,6 +195,11 @@ static json_object *model_to_json(const st_model *model)
     for (size_t i = 0; i < object_count; i++)
         json_object_array_add(objects, object_to_json(st_model_object(model, i)));
     json_object_object_add(root, "objects", objects);
+
+    json_object *deadlocks = json_object_new_array();
+    for (size_t i = 0; i < st_model_deadlock_count(model); i++)
+        json_object_array_add(deadlocks, deadlock_to_json(st_model_deadlock(model, i)));
+    json_object_object_add(root, "deadlocks", deadlocks);
 
     json_object *events = json_object_new_array();
     size_t event_count = st_model_event_count(model);

@@ -26,6 +26,7 @@
 
 #include "options.h"
 #include "output.h"
+#include "gc_command.h"
 #include "session_commands.h"
 
 /* --once measures CPU% and rates over this interval, unless -d says otherwise. */
@@ -127,6 +128,8 @@ int main(int argc, char **argv)
         return session_list_command();
     case MODE_REMOVE:
         return session_remove_command(options.remove_session, options.force);
+    case MODE_GC:
+        return gc_command(options.session);
     case MODE_DASHBOARD:
         /* The curses dashboard is a later piece of work; until it lands the
          * plain view serves, and a person at a terminal is told why. */

@@ -28,6 +28,7 @@ enum {
     OPT_FORCE,
     OPT_NO_COLOR,
     OPT_ASCII,
+    OPT_GC,
 };
 
 static const struct option long_options[] = {
@@ -42,6 +43,7 @@ static const struct option long_options[] = {
     { "force", no_argument, NULL, OPT_FORCE },
     { "no-color", no_argument, NULL, OPT_NO_COLOR },
     { "ascii", no_argument, NULL, OPT_ASCII },
+    { "gc", no_argument, NULL, OPT_GC },
     { "help", no_argument, NULL, 'h' },
     { "version", no_argument, NULL, 'V' },
     { NULL, 0, NULL, 0 },
@@ -56,6 +58,7 @@ void options_print_usage(FILE *out)
           "               [--no-color] [--ascii]\n"
           "       synctop --list\n"
           "       synctop --remove SESSION [--force]\n"
+          "       synctop --gc [-s SESSION]\n"
           "       synctop --help | --version\n",
           out);
 }
@@ -78,6 +81,8 @@ void options_print_help(FILE *out)
           "      --list              list this user's sessions\n"
           "      --remove SESSION    remove a session's shared-memory table\n"
           "      --force             with --remove: remove it even while processes use it\n"
+          "      --gc                remove leaked shared memory (regions whose creator died,\n"
+          "                          data of dead sessions): of -s SESSION, or of all sessions\n"
           "      --no-color          no colours (also when NO_COLOR is set)\n"
           "      --ascii             draw with ASCII characters only\n"
           "  -h, --help              show this help and exit\n"
@@ -155,7 +160,7 @@ static bool is_long_option(const char *typed)
 
 /* The flags as seen, before they are reduced to one mode. */
 typedef struct seen_flags {
-    bool once, batch, list, remove, help, version;
+    bool once, batch, list, remove, help, version, gc;
     bool session, iterations;
 } seen_flags;
 
@@ -182,6 +187,14 @@ static int settle_mode(const seen_flags *seen, synctop_options *options, FILE *e
         if (options->delay_given || seen->iterations)
             return usage_error(err, "%s does not take -d or -n", which);
     }
+    if (seen->gc) {
+        if (seen->list || seen->remove)
+            return usage_error(err, "--gc cannot be combined with --list or --remove");
+        if (seen->once || seen->batch || options->json)
+            return usage_error(err, "--gc cannot be combined with --once, --batch or --json");
+        if (options->delay_given || seen->iterations)
+            return usage_error(err, "--gc does not take -d or -n");
+    }
     if (options->force && !seen->remove)
         return usage_error(err, "--force is only meaningful with --remove SESSION");
     if (seen->once && seen->batch)
@@ -193,6 +206,8 @@ static int settle_mode(const seen_flags *seen, synctop_options *options, FILE *e
         options->mode = MODE_LIST;
     else if (seen->remove)
         options->mode = MODE_REMOVE;
+    else if (seen->gc)
+        options->mode = MODE_GC;
     else if (seen->batch)
         options->mode = MODE_BATCH;
     else if (seen->once || options->json)
@@ -265,6 +280,9 @@ int options_parse(int argc, char **argv, synctop_options *options, FILE *err)
             break;
         case OPT_ASCII:
             options->ascii = true;
+            break;
+        case OPT_GC:
+            seen.gc = true;
             break;
         case 'h':
             seen.help = true;

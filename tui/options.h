@@ -10,6 +10,7 @@
  *   --batch [--json]        a refresh every -d seconds, -n times (JSON Lines)
  *   no mode flag            the dashboard (for now: batch, see main.c)
  *   --list, --remove NAME   session housekeeping; --force only with --remove
+ *   --gc [-s NAME]          collect leaked shared memory
  */
 #ifndef SYNCTOP_TUI_OPTIONS_H
 #define SYNCTOP_TUI_OPTIONS_H
@@ -26,6 +27,7 @@ typedef enum synctop_mode {
     MODE_REMOVE,          /* --remove SESSION */
     MODE_HELP,            /* -h, --help */
     MODE_VERSION,         /* -V, --version */
+    MODE_GC,              /* --gc [-s SESSION] */
 } synctop_mode;
 
 #define SYNCTOP_DEFAULT_DELAY_S 1.0

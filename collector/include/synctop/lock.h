@@ -9,6 +9,10 @@
 #ifndef SYNCTOP_LOCK_H
 #define SYNCTOP_LOCK_H
 
+/* The library is built with hidden visibility: what this header declares
+ * is its public API. */
+#pragma GCC visibility push(default)
+
 #include <stdint.h>
 #include "result.h"
 #include "table.h"
@@ -46,4 +50,5 @@ void st_lock_close(st_lock *lock);
 #ifdef __cplusplus
 }
 #endif
+#pragma GCC visibility pop
 #endif

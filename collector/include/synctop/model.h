@@ -11,6 +11,10 @@
 #ifndef SYNCTOP_MODEL_H
 #define SYNCTOP_MODEL_H
 
+/* The library is built with hidden visibility: what this header declares
+ * is its public API. */
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +57,7 @@ typedef struct st_field {
 
 #define ST_OBJECT_NAME_BYTES 64
 #define ST_MAX_FIELDS 24
+#define ST_OBJECT_TEXT_BYTES 128     /* room for all text fields of one object */
 
 typedef struct st_object_view {
     uint32_t index;              /* slot index in the table */
@@ -63,6 +68,9 @@ typedef struct st_object_view {
     uint64_t created_ns;         /* CLOCK_REALTIME */
     uint32_t field_count;
     st_field fields[ST_MAX_FIELDS];
+    /* Where text fields' values live (st_field.value.text points in here),
+     * so a view owns its text and needs no allocation. */
+    char text[ST_OBJECT_TEXT_BYTES];
 } st_object_view;
 
 typedef struct st_process_view {
@@ -80,14 +88,24 @@ typedef struct st_process_view {
     char blocked_object_name[ST_OBJECT_NAME_BYTES];
     st_operation blocked_op;
     uint64_t blocked_for_ns;
+    bool starving;               /* blocked longer than the model's starvation threshold */
+    bool deadlocked;             /* part of a wait-for cycle */
     bool sampled;                /* /proc figures below are known */
     double cpu_percent;          /* of one CPU; may exceed 100 with threads */
     uint64_t rss_bytes;          /* resident memory, as ps shows it */
 } st_process_view;
 
+/* Per-CPU figures kept for at most this many CPUs (the rest share the total). */
+#define ST_MAX_CPUS 256
+
 typedef struct st_system_view {
     uint32_t cpus;
     double cpu_percent;          /* busy share of all CPUs since the last refresh */
+    /* Busy share of each online CPU since the last refresh, in /proc/stat
+     * order (cpu0, cpu1, ...); per_cpu_count entries are valid (0 when
+     * /proc/stat could not be read per CPU). */
+    uint32_t per_cpu_count;
+    double cpu_percent_per_cpu[ST_MAX_CPUS];
     uint64_t mem_total_bytes;
     uint64_t mem_available_bytes;
     double load[3];
@@ -107,6 +125,22 @@ typedef struct st_event_view {
     uint64_t wait_ns;
     int64_t value;               /* what the operation left (hold time, value, depth ...) */
 } st_event_view;
+
+/* A wait-for cycle: pids[i] is blocked on locks[i], which pids[(i + 1) %
+ * length] holds. Built by the model from every process's "blocked on" and
+ * every object's holder/owner field. */
+#define ST_DEADLOCK_MAX_CYCLE 16
+typedef struct st_deadlock_view {
+    uint32_t length;
+    pid_t pids[ST_DEADLOCK_MAX_CYCLE];
+    char process_names[ST_DEADLOCK_MAX_CYCLE][ST_PROCESS_NAME_MAX + 1];
+    char locks[ST_DEADLOCK_MAX_CYCLE][ST_OBJECT_NAME_BYTES];
+    uint64_t for_ns;             /* the shortest wait in the cycle: how long it has existed at least */
+} st_deadlock_view;
+
+/* How many cycles a model reports, and the default starvation threshold. */
+#define ST_MODEL_DEADLOCKS_MAX 8
+#define ST_DEFAULT_STARVATION_NS 5000000000ull
 
 /* How many of the latest events a model keeps. */
 #define ST_MODEL_EVENTS_MAX 512
@@ -138,6 +172,14 @@ const st_object_view *st_model_object(const st_model *model, size_t i);
 size_t st_model_event_count(const st_model *model);
 const st_event_view *st_model_event(const st_model *model, size_t i);
 
+/* Wait-for cycles found in the last refresh (deadlocks). */
+size_t st_model_deadlock_count(const st_model *model);
+const st_deadlock_view *st_model_deadlock(const st_model *model, size_t i);
+
+/* Processes blocked longer than this are flagged as starving (default 5 s). */
+void st_model_set_starvation_threshold(st_model *model, uint64_t threshold_ns);
+uint64_t st_model_starvation_threshold(const st_model *model);
+
 /* Slots skipped because they failed validation in the last refresh. */
 uint32_t st_model_corrupt_slots(const st_model *model);
 
@@ -147,4 +189,5 @@ const st_field *st_object_field(const st_object_view *object, const char *name);
 #ifdef __cplusplus
 }
 #endif
+#pragma GCC visibility pop
 #endif

@@ -7,6 +7,10 @@
 #ifndef SYNCTOP_PROCESS_H
 #define SYNCTOP_PROCESS_H
 
+/* The library is built with hidden visibility: what this header declares
+ * is its public API. */
+#pragma GCC visibility push(default)
+
 #include <stdint.h>
 #include <sys/types.h>
 #include "result.h"
@@ -40,6 +44,9 @@ typedef enum st_operation {
     ST_OP_SEND,
     ST_OP_RECV,
     ST_OP_JOIN,
+    ST_OP_SET,          /* an Event set (event log only) */
+    ST_OP_CLEAR,        /* an Event cleared (event log only) */
+    ST_OP_NOTIFY,       /* a Condition notified (event log only) */
     ST_OP_COUNT
 } st_operation;
 
@@ -63,4 +70,5 @@ const char *st_operation_name(st_operation op);
 #ifdef __cplusplus
 }
 #endif
+#pragma GCC visibility pop
 #endif

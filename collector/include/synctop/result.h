@@ -9,6 +9,10 @@
 #ifndef SYNCTOP_RESULT_H
 #define SYNCTOP_RESULT_H
 
+/* The library is built with hidden visibility: what this header declares
+ * is its public API. */
+#pragma GCC visibility push(default)
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -55,4 +59,5 @@ const char *st_result_name(st_result code);
 #ifdef __cplusplus
 }
 #endif
+#pragma GCC visibility pop
 #endif

@@ -8,6 +8,10 @@
 #ifndef SYNCTOP_TABLE_H
 #define SYNCTOP_TABLE_H
 
+/* The library is built with hidden visibility: what this header declares
+ * is its public API. */
+#pragma GCC visibility push(default)
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -97,4 +101,5 @@ st_result st_table_reclaim_dead(st_table *table, uint32_t *reclaimed);
 #ifdef __cplusplus
 }
 #endif
+#pragma GCC visibility pop
 #endif
