@@ -48,6 +48,13 @@ int test_run(char *const argv[], char **out, char **err, int timeout_ms);
 /* Sleep for ms milliseconds. */
 void test_sleep_ms(int ms);
 
+/* CPU time a process has used so far (utime + stime), in seconds, read from
+ * /proc/PID/stat: an independent reference for CPU% figures. -1 if gone. */
+double test_cpu_seconds(pid_t pid);
+
+/* Seconds on CLOCK_MONOTONIC. */
+double test_now(void);
+
 /* Count entries in /dev/shm whose name contains needle. */
 int test_shm_count(const char *needle);
 

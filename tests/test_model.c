@@ -506,6 +506,7 @@ static void test_cpu_and_death_of_a_child(void **state)
     assert_int_equal(read(fds[0], &c, 1), 1);
     close(fds[0]);
 
+    double cpu_before = test_cpu_seconds(child), time_before = test_now();
     refresh_ok(model, reader);
     const st_process_view *process = find_process(model, child);
     assert_non_null(process);
@@ -516,12 +517,16 @@ static void test_cpu_and_death_of_a_child(void **state)
 
     test_sleep_ms(600);
     refresh_ok(model, reader);
+    /* Compared with the kernel's own count over an enclosing interval: on
+     * a busy machine the spinner gets what the scheduler gives it. */
+    double expected = (test_cpu_seconds(child) - cpu_before) / (test_now() - time_before) * 100.0;
     process = find_process(model, child);
     assert_non_null(process);
     assert_true(process->alive);
     assert_true(process->sampled);
-    if (!(process->cpu_percent > 40.0))
-        fail_msg("spinning child shows %.1f%% CPU", process->cpu_percent);
+    assert_true(expected > 5.0);
+    if (!(process->cpu_percent > expected - 15.0 && process->cpu_percent < expected + 15.0))
+        fail_msg("spinning child shows %.1f%% CPU; the kernel says %.1f%%", process->cpu_percent, expected);
     assert_true(process->rss_bytes > 0);
 
     /* Killed and reaped: its slot stays (nobody reclaimed it) but it is not alive. */
