@@ -188,7 +188,11 @@ static st_result analyse_waits(st_model *model, st_snapshot *snap)
             continue;
         const st_object_view *object = st_snapshot_find_object(snap, process->blocked_object);
         pid_t holder = object ? holder_of(object) : 0;
-        if (holder <= 0)
+        /* Only a process trying to acquire something held waits for its
+         * holder: a pool worker waiting for work ("get") does not wait for
+         * the pool's owner, and a lock held by its own waiter never blocks
+         * (ST_EDEADLK). */
+        if (process->blocked_op != ST_OP_ACQUIRE || holder <= 0 || holder == process->pid)
             continue;
         model->edges[n++] = (st_waitfor_edge){ process->pid, holder, process->blocked_object };
     }
