@@ -1,6 +1,7 @@
 /* session.c - session names, and the sessions that exist for this user:
  * resolving a name, listing /dev/shm/synctop-<uid>-*, removing one. */
 #include "internal.h"
+#include <synctop/leaks.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -115,7 +116,20 @@ st_result st_session_list(st_session_info *out, size_t max, size_t *count)
 
 /* Unlink the session's data segments (queue rings, arrays, ...): every
  * /dev/shm entry named "<table name>.<...>". */
-static void remove_session_segments(const char *shm_name)
+/* Whether segment (a /dev/shm entry name) is among the count names in keep. */
+static bool kept_segment(const char *segment, const st_leak *keep, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        const char *name = keep[i].segment[0] == '/' ? keep[i].segment + 1 : keep[i].segment;
+        if (strcmp(segment, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+static st_result remove_session(const char *session_name, bool force, const st_leak *keep, size_t keep_count);
+
+static void remove_session_segments(const char *shm_name, const st_leak *keep, size_t keep_count)
 {
     const char *table_name = shm_name[0] == '/' ? shm_name + 1 : shm_name;
     size_t len = strlen(table_name);
@@ -126,6 +140,8 @@ static void remove_session_segments(const char *shm_name)
     while ((entry = readdir(dir)) != NULL) {
         if (strncmp(entry->d_name, table_name, len) != 0 || entry->d_name[len] != '.')
             continue;
+        if (kept_segment(entry->d_name, keep, keep_count))
+            continue;
         char segment[300];
         snprintf(segment, sizeof segment, "/%s", entry->d_name);
         shm_unlink(segment);
@@ -134,6 +150,35 @@ static void remove_session_segments(const char *shm_name)
 }
 
 st_result st_session_remove(const char *session_name, bool force)
+{
+    return remove_session(session_name, force, NULL, 0);
+}
+
+#define ST_MAX_KEPT_LEAKS 256
+
+st_result st_session_remove_keeping_leaks(const char *session_name, bool force, uint32_t *kept)
+{
+    if (kept)
+        *kept = 0;
+    st_leak *leaks = calloc(ST_MAX_KEPT_LEAKS, sizeof *leaks);
+    if (!leaks)
+        return st_fail(ST_ENOMEM, "out of memory");
+    size_t found = 0;
+    st_result r = st_leaks_scan(session_name, leaks, ST_MAX_KEPT_LEAKS, &found);
+    size_t regions = 0;
+    if (r == ST_OK) {
+        for (size_t i = 0; i < found && i < ST_MAX_KEPT_LEAKS; i++)
+            if (leaks[i].kind == ST_LEAK_REGION)
+                leaks[regions++] = leaks[i];
+    }
+    r = remove_session(session_name, force, leaks, regions);
+    if (r == ST_OK && kept)
+        *kept = (uint32_t)regions;
+    free(leaks);
+    return r;
+}
+
+static st_result remove_session(const char *session_name, bool force, const st_leak *keep, size_t keep_count)
 {
     st_clear_detail();
     char session[ST_SESSION_NAME_MAX + 1];
@@ -156,7 +201,7 @@ st_result st_session_remove(const char *session_name, bool force)
         }
         /* A table that fails validation has no process we could know of. */
     }
-    remove_session_segments(shm_name);
+    remove_session_segments(shm_name, keep, keep_count);
     if (shm_unlink(shm_name) < 0) {
         if (errno == ENOENT)
             return st_fail(ST_ENOENT, "no session '%s' exists", session);

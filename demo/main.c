@@ -1,18 +1,43 @@
-/* main.c - synctop-demo: runs one lesson of process synchronization at a
- * pace a person can watch in the synctop dashboard.
+/* main.c - synctop-demo: runs lessons of process synchronization at a pace
+ * a person can watch in the synctop dashboard.
  *
- *   synctop-demo LESSON [--duration S] [--workers N] [--deposits K]
- *                       [--session NAME] [--quiet]
+ *   synctop-demo LESSON... | all  [--duration S] [--speed F] [--log FILE]
+ *                                 [--workers N] [--deposits K]
+ *                                 [--session NAME] [--quiet]
  *   synctop-demo list | --help | --version
  *
- * This file parses the command line, holds the lesson table (a new lesson is
- * one entry here plus its own file) and the helpers every lesson shares
- * (see lessons.h). Exit status: 0 the lesson's claim held, 1 it did not or a
- * call failed, 2 a usage error.
+ * This file parses the command line, holds the lesson table (a new lesson
+ * is one entry here plus its own file), runs the lessons, and provides the
+ * helpers every lesson shares (see lessons.h).
+ *
+ * How lessons run. The program (the "director") forks one lesson runner
+ * per lesson named, all at once, into one session. Each runner leads its
+ * own process group, so that its workers - and the workers of its pools and
+ * supervisors - can be signalled and killed as one. The director:
+ *   - forwards SIGINT and SIGTERM (SIGHUP as SIGTERM) to every group
+ *     (Ctrl-C reaches only the terminal's foreground group, which is the
+ *     director's);
+ *   - sends SIGTERM when a runner overstays --duration by a lot, and
+ *     SIGKILL when one ignores a stop; either counts as a failure;
+ *   - is a child subreaper (PR_SET_CHILD_SUBREAPER): whatever a crashed
+ *     runner leaves behind becomes the director's child, is killed with the
+ *     runner's group (while the runner's zombie still reserves the group
+ *     id) and reaped;
+ *   - removes the session when it created it and no lesson keeps it on
+ *     purpose (the leak lesson leaves its region for `synctop --gc`).
+ * Exit status: 0 every lesson's claim held (also when stopped by a
+ * signal), 1 one did not or a call failed (the director names which
+ * lesson), 2 a usage error.
+ *
+ * Output: lessons write through demo_say()/demo_warn()/demo_report(), one
+ * write(2) per line prefixed with the lesson's name; with --log FILE each
+ * runner's stdout and stderr are that file (opened for appending), so the
+ * lessons' chatter stays off a dashboard running in the same terminal.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <sched.h>
@@ -21,6 +46,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,12 +62,58 @@ struct lesson {
     const char *name;
     const char *description;   /* one line, for `synctop-demo list` */
     lesson_run_fn run;
+    bool keeps_session;        /* leaves something in the session on purpose:
+                                  the director must not remove the session */
 };
 
+/* One entry per lesson, in the order `list` prints them. A lesson that
+ * deliberately leaves something behind sets keeps_session (the 4th member,
+ * false when left out: hence the pragma). */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const struct lesson lessons[] = {
     { "race", "the bank account: lost updates without a lock, exact totals with one",
       lesson_race },
+    { "semaphore", "3 download slots for 10 downloads: never more than 3 at once",
+      lesson_semaphore },
+    { "pool-db", "a connection pool of 5 for 10 users: a semaphore as a resource pool",
+      lesson_pool_db },
+    { "bounded", "a bounded semaphore over-released: the bug caught as ST_EOVERFLOW",
+      lesson_bounded },
+    { "event", "workers released together when a starter sets an event",
+      lesson_event },
+    { "startstop", "a controller steering producers and consumers with start/stop events",
+      lesson_startstop },
+    { "condition", "a hand-off on a condition variable over a lock: cook and waiters",
+      lesson_condition },
+    { "deadlock", "two locks taken in opposite orders: detected, then broken by a timeout",
+      lesson_deadlock },
+    { "supervisor", "unstable workers crash and are restarted, at most 3 times each",
+      lesson_supervisor },
+    { "pool", "a pool of workers running map and async tasks with callbacks",
+      lesson_pool },
+    { "shm-split", "an array in shared memory split among doublers, each doubling its slice",
+      lesson_shm_split },
+    { "image", "a 1000x1000 RGB picture in shared memory turned grayscale by workers",
+      lesson_image },
+    { "leak", "a region whose creator exits without unlinking it: leaked until synctop --gc",
+      lesson_leak, true },
+    { "values", "a counter and temperatures in shared Values, an Array and its statistics",
+      lesson_values },
+    { "queue", "a bounded queue: producers, consumers and an inspector; every order once",
+      lesson_queue },
+    { "pipe", "a foreman and an apprentice on a duplex pipe: instructions, progress, results",
+      lesson_pipe },
+    { "dict", "a job board in a shared dict: a dispatcher, clerks and a monitor",
+      lesson_dict },
+    { "pipeline", "read, process, write: three stages joined by two queues; every line once",
+      lesson_pipeline },
+    { "resources", "CPU-, memory- and IO-heavy workers for the dashboard's meters",
+      lesson_resources },
+    { "speedup", "one CPU-bound job serially and on 1..N workers: speed-up and efficiency",
+      lesson_speedup },
 };
+#pragma GCC diagnostic pop
 
 #define LESSON_COUNT (sizeof lessons / sizeof lessons[0])
 
@@ -51,20 +125,26 @@ static const struct lesson *find_lesson(const char *name)
     return NULL;
 }
 
-static void list_lessons(void)
+static void list_lessons(FILE *out, const char *indent)
 {
     for (size_t i = 0; i < LESSON_COUNT; i++)
-        printf("%-10s %s\n", lessons[i].name, lessons[i].description);
+        fprintf(out, "%s%-11s %s\n", indent, lessons[i].name, lessons[i].description);
 }
 
 /* ---- helpers shared by the lessons (declared in lessons.h) ---------------- */
 
 static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_signal;   /* the last one received */
+
+static double pace_speed = 1.0;              /* --speed */
+static int64_t run_end_ns = INT64_MAX;       /* start + --duration */
+static bool quiet_output;                    /* --quiet */
+static const char *current_lesson = PROGRAM; /* the runner's lesson */
 
 static void on_stop_signal(int signo)
 {
-    (void)signo;
     stop_flag = 1;
+    stop_signal = signo;
 }
 
 void demo_install_signal_handlers(void)
@@ -91,6 +171,16 @@ int64_t demo_now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+bool demo_time_is_up(void)
+{
+    return demo_now_ns() >= run_end_ns;
+}
+
+bool demo_should_stop(void)
+{
+    return demo_stop_requested() || demo_time_is_up();
+}
+
 void demo_sleep_until(int64_t deadline_ns)
 {
     struct timespec ts = {
@@ -104,6 +194,54 @@ void demo_sleep_until(int64_t deadline_ns)
     }
 }
 
+double demo_speed(void)
+{
+    return pace_speed;
+}
+
+int64_t demo_scaled_ns(int64_t ns)
+{
+    double scaled = (double)ns / pace_speed;
+    if (scaled < 1e6)
+        return 1000000;
+    if (scaled > 9e18)
+        return INT64_MAX;
+    return (int64_t)scaled;
+}
+
+void demo_pause(int64_t ms)
+{
+    if (ms <= 0)
+        return;
+    demo_sleep_until(demo_now_ns() + demo_scaled_ns(ms * 1000000LL));
+}
+
+/* xorshift64*, one state per process: reseeded whenever the pid changed,
+ * so every forked worker draws its own numbers. */
+long demo_random(long min, long max)
+{
+    static uint64_t state;
+    static pid_t seeded_by;
+    if (seeded_by != getpid()) {
+        seeded_by = getpid();
+        state = (uint64_t)demo_now_ns() ^ ((uint64_t)seeded_by << 32) ^ 0x9e3779b97f4a7c15ull;
+        if (state == 0)
+            state = 1;
+    }
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    uint64_t r = state * 0x2545f4914f6cdd1dull;
+    if (max <= min)
+        return min;
+    return min + (long)(r % (uint64_t)(max - min + 1));
+}
+
+void demo_pause_between(int64_t min_ms, int64_t max_ms)
+{
+    demo_pause(demo_random(min_ms, max_ms));
+}
+
 int demo_cpu_count(void)
 {
     cpu_set_t set;
@@ -113,13 +251,358 @@ int demo_cpu_count(void)
     return n > 0 ? (int)n : 1;
 }
 
+const char *demo_lesson_name(void)
+{
+    return current_lesson;
+}
+
+/* One line "<lesson>: <text>\n" written with a single write(2), so that the
+ * lines of concurrent processes sharing a file never mix. */
+static void write_line(int fd, const char *infix, const char *fmt, va_list ap)
+{
+    char line[1024];
+    int n = snprintf(line, sizeof line, "%s: %s", current_lesson, infix);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof line) {
+        int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+        if (m > 0)
+            n += m;
+    }
+    if ((size_t)n >= sizeof line - 1)
+        n = (int)sizeof line - 2;   /* truncated */
+    if (n > 0 && line[n - 1] == '\n')
+        n--;
+    line[n++] = '\n';
+    const char *p = line;
+    while (n > 0) {
+        ssize_t w = write(fd, p, (size_t)n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        p += w;
+        n -= (int)w;
+    }
+}
+
+void demo_say(const char *fmt, ...)
+{
+    if (quiet_output)
+        return;
+    fflush(stdout);   /* keep the order of any printf()'d line before us */
+    va_list ap;
+    va_start(ap, fmt);
+    write_line(STDOUT_FILENO, "", fmt, ap);
+    va_end(ap);
+}
+
+void demo_warn(const char *fmt, ...)
+{
+    fflush(stdout);
+    va_list ap;
+    va_start(ap, fmt);
+    write_line(STDERR_FILENO, "", fmt, ap);
+    va_end(ap);
+}
+
+int demo_claim_failed(const char *fmt, ...)
+{
+    fflush(stdout);
+    va_list ap;
+    va_start(ap, fmt);
+    write_line(STDERR_FILENO, "FAILED: ", fmt, ap);
+    va_end(ap);
+    return 1;
+}
+
 void demo_report(const char *what, st_result result)
 {
     const char *detail = st_error_detail();
     if (detail != NULL && detail[0] != '\0')
-        fprintf(stderr, PROGRAM ": %s: %s (%s)\n", what, st_strerror(result), detail);
+        demo_warn("%s: %s (%s)", what, st_strerror(result), detail);
     else
-        fprintf(stderr, PROGRAM ": %s: %s\n", what, st_strerror(result));
+        demo_warn("%s: %s", what, st_strerror(result));
+}
+
+/* ---- the director: one runner per lesson ------------------------------------ */
+
+/* How long past --duration a lesson may take to finish its round, and how
+ * long a stopped lesson may take to clean up, before it is made to (more
+ * when the pace is slow: lessons' waits are paced). */
+#define OVERSTAY_GRACE_NS (30000000000LL + demo_scaled_ns(30000000000LL))
+#define STOP_GRACE_NS (15000000000LL + demo_scaled_ns(5000000000LL))
+#define POLL_INTERVAL_NS 20000000LL
+
+struct runner {
+    const struct lesson *lesson;
+    pid_t pid;              /* also its process group id; 0 once reaped */
+    int status;             /* wait status once reaped */
+    bool killed;            /* the director had to SIGKILL it */
+};
+
+/* The director's own lines go to the screen and, with --log, to the log. */
+static int director_log_fd = -1;
+
+__attribute__((format(printf, 2, 3)))
+static void director_say(int fd, const char *fmt, ...)
+{
+    va_list ap;
+    if (fd == STDERR_FILENO || !quiet_output) {
+        va_start(ap, fmt);
+        write_line(fd, "", fmt, ap);
+        va_end(ap);
+    }
+    if (director_log_fd >= 0) {
+        va_start(ap, fmt);
+        write_line(director_log_fd, "", fmt, ap);
+        va_end(ap);
+    }
+}
+
+/* In the new runner: become a group leader, die with the director, send
+ * output to the log, run the lesson. Never returns. */
+static void runner_main(const struct lesson *lesson, const struct lesson_options *opts,
+                        pid_t director, int log_fd)
+{
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != director)
+        _exit(1);   /* the director died before prctl() took effect */
+    prctl(PR_SET_CHILD_SUBREAPER, 0);   /* only the director collects orphans */
+    current_lesson = lesson->name;
+    if (log_fd >= 0) {
+        dup2(log_fd, STDOUT_FILENO);
+        dup2(log_fd, STDERR_FILENO);
+        close(log_fd);
+    }
+    int status = lesson->run(opts);
+    fflush(NULL);
+    _exit(status == 0 ? 0 : status < 0 || status > 125 ? 1 : status);
+}
+
+/* Signal every runner's whole group, as Ctrl-C on a terminal signals a
+ * whole job: every process of every lesson learns of the stop at once
+ * (lessons may count on it; their workers inherit the stop handler). */
+static void signal_groups(struct runner *runners, int count, int signo)
+{
+    for (int i = 0; i < count; i++)
+        if (runners[i].pid > 0)
+            kill(-runners[i].pid, signo);
+}
+
+/* Reap one child that has exited, if any: a runner (then SIGKILL what is
+ * left of its group first, while its zombie keeps the group id reserved)
+ * or an orphan passed to us. Returns false when none had exited. */
+static bool reap_one(struct runner *runners, int count)
+{
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0)
+        return false;
+    pid_t pid = info.si_pid;
+    for (int i = 0; i < count; i++) {
+        if (runners[i].pid == pid) {
+            kill(-pid, SIGKILL);
+            int status = 0;
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+            runners[i].status = status;
+            runners[i].pid = 0;
+            return true;
+        }
+    }
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    return true;
+}
+
+static int live_runners(const struct runner *runners, int count)
+{
+    int live = 0;
+    for (int i = 0; i < count; i++)
+        if (runners[i].pid > 0)
+            live++;
+    return live;
+}
+
+/* Wait for every runner, forwarding stops and enforcing the graces. */
+static void direct(struct runner *runners, int count)
+{
+    bool forwarded = false, overstay_sent = false;
+    int64_t kill_at = INT64_MAX;
+    struct timespec interval = { 0, POLL_INTERVAL_NS };
+
+    while (live_runners(runners, count) > 0) {
+        while (reap_one(runners, count))
+            ;
+        if (live_runners(runners, count) == 0)
+            break;
+        int64_t now = demo_now_ns();
+        if (demo_stop_requested() && !forwarded) {
+            forwarded = true;
+            signal_groups(runners, count, stop_signal == SIGINT ? SIGINT : SIGTERM);
+            kill_at = now + STOP_GRACE_NS;
+        }
+        if (!overstay_sent && run_end_ns != INT64_MAX && now > run_end_ns + OVERSTAY_GRACE_NS) {
+            overstay_sent = true;
+            for (int i = 0; i < count; i++)
+                if (runners[i].pid > 0)
+                    director_say(STDERR_FILENO, "lesson '%s' is still running %.0f s after "
+                                 "--duration; stopping it", runners[i].lesson->name,
+                                 OVERSTAY_GRACE_NS / 1e9);
+            signal_groups(runners, count, SIGTERM);
+            if (kill_at == INT64_MAX)
+                kill_at = now + STOP_GRACE_NS;
+        }
+        if (now >= kill_at) {
+            for (int i = 0; i < count; i++) {
+                if (runners[i].pid > 0) {
+                    director_say(STDERR_FILENO, "lesson '%s' did not stop within %.0f s; "
+                                 "killing it", runners[i].lesson->name, STOP_GRACE_NS / 1e9);
+                    runners[i].killed = true;
+                    kill(-runners[i].pid, SIGKILL);
+                }
+            }
+            kill_at = INT64_MAX;
+        }
+        nanosleep(&interval, NULL);   /* EINTR is fine: the loop looks again */
+    }
+
+    /* Orphans of killed groups were SIGKILLed with them; collect them. */
+    int64_t give_up = demo_now_ns() + 2000000000LL;
+    while (demo_now_ns() < give_up) {
+        if (reap_one(runners, count))
+            continue;
+        if (waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD)
+            break;
+        nanosleep(&interval, NULL);
+    }
+}
+
+/* Did the session exist before we started? (Then it is someone else's to
+ * remove.) */
+static bool session_exists(const char *session)
+{
+    st_table *table = NULL;
+    st_result result = st_table_attach_readonly(session, &table);
+    st_table_close(table);
+    return result != ST_ENOENT;
+}
+
+static void tidy_session(const char *session, bool existed, const struct runner *runners,
+                         int count)
+{
+    const char *keeper = NULL;
+    for (int i = 0; i < count; i++)
+        if (runners[i].lesson->keeps_session)
+            keeper = runners[i].lesson->name;
+    if (existed)
+        return;   /* it was there before us */
+    uint32_t kept = 0;
+    st_result result = keeper ? st_session_remove_keeping_leaks(session, false, &kept)
+                              : st_session_remove(session, false);
+    if (result == ST_OK && kept > 0)
+        director_say(STDOUT_FILENO, "session '%s' removed, but the %s lesson's %u leaked region%s "
+                     "stay%s in /dev/shm on purpose: `synctop --gc` collects %s", session, keeper, kept,
+                     kept == 1 ? "" : "s", kept == 1 ? "s" : "", kept == 1 ? "it" : "them");
+    if (result == ST_EBUSY)
+        director_say(STDOUT_FILENO, "session '%s' kept: other processes still use it", session);
+    else if (result != ST_OK && result != ST_ENOENT)
+        director_say(STDERR_FILENO, "removing session '%s': %s (%s)", session,
+                     st_strerror(result), st_error_detail());
+}
+
+static int judge(const struct runner *runners, int count, const char *log_path)
+{
+    int failed = 0;
+    for (int i = 0; i < count; i++) {
+        const struct runner *r = &runners[i];
+        int status = r->status;
+        if (!r->killed && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+            continue;
+        failed++;
+        if (r->killed)
+            director_say(STDERR_FILENO, "lesson '%s' FAILED: it had to be killed",
+                         r->lesson->name);
+        else if (WIFEXITED(status))
+            director_say(STDERR_FILENO, "lesson '%s' FAILED (exit status %d)%s%s",
+                         r->lesson->name, WEXITSTATUS(status),
+                         log_path != NULL ? "; its messages are in " : "",
+                         log_path != NULL ? log_path : "");
+        else if (WIFSIGNALED(status))
+            director_say(STDERR_FILENO, "lesson '%s' FAILED: killed by signal %d (%s)",
+                         r->lesson->name, WTERMSIG(status), strsignal(WTERMSIG(status)));
+    }
+    return failed == 0 ? 0 : 1;
+}
+
+static int run_lessons(const struct lesson **chosen, int count, struct lesson_options *opts,
+                       const char *log_path)
+{
+    int log_fd = -1;
+    if (log_path != NULL) {
+        log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (log_fd < 0) {
+            fprintf(stderr, PROGRAM ": cannot open the log file '%s': %s\n", log_path,
+                    strerror(errno));
+            return 1;
+        }
+    }
+
+    bool existed = session_exists(opts->session);
+    /* Whatever a crashed runner leaves behind is ours to kill and reap. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    /* The director stops on a hang-up as on Ctrl-C: it still cleans up. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
+
+    char names[512] = "";
+    for (int i = 0; i < count; i++) {
+        size_t used = strlen(names);
+        snprintf(names + used, sizeof names - used, "%s%s", i > 0 ? " " : "", chosen[i]->name);
+    }
+    if (log_fd >= 0 && !quiet_output)
+        printf(PROGRAM ": the lessons' output goes to %s\n", log_path);
+    director_log_fd = log_fd;
+    director_say(STDOUT_FILENO, "running %s in session '%s'%s. Watch: synctop -s %s", names,
+                 opts->session, opts->duration_s > 0 ? "" : " until Ctrl-C", opts->session);
+
+    if (opts->duration_s > 0)
+        run_end_ns = demo_now_ns() + (int64_t)(opts->duration_s * 1e9);
+
+    struct runner runners[LESSON_COUNT];
+    memset(runners, 0, sizeof runners);
+    pid_t director = getpid();
+    int started = 0;
+    for (; started < count && !demo_stop_requested(); started++) {
+        runners[started].lesson = chosen[started];
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0) {
+            director_say(STDERR_FILENO, "fork: %s", strerror(errno));
+            runners[started].status = 1 << 8;   /* "exit status 1" */
+            started++;
+            break;
+        }
+        if (pid == 0)
+            runner_main(chosen[started], opts, director, log_fd);
+        setpgid(pid, pid);   /* also here: no window where it is still in ours */
+        runners[started].pid = pid;
+    }
+
+    direct(runners, started);
+    if (log_fd >= 0)
+        fsync(log_fd);
+    int status = judge(runners, started, log_path);
+    tidy_session(opts->session, existed, runners, started);
+    if (log_fd >= 0)
+        close(log_fd);
+    director_log_fd = -1;
+    return status;
 }
 
 /* ---- command line ---------------------------------------------------------- */
@@ -127,8 +610,8 @@ void demo_report(const char *what, st_result result)
 static void print_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: " PROGRAM " LESSON [--duration S] [--workers N] [--deposits K]\n"
-            "                    [--session NAME] [--quiet]\n"
+            "Usage: " PROGRAM " LESSON... | all  [--duration S] [--speed F] [--log FILE]\n"
+            "                    [--workers N] [--deposits K] [--session NAME] [--quiet]\n"
             "       " PROGRAM " list | --help | --version\n");
 }
 
@@ -136,16 +619,21 @@ static void print_help(void)
 {
     print_usage(stdout);
     printf("\n"
-           "Run a lesson of process synchronization and watch it live with synctop.\n"
+           "Run lessons of process synchronization and watch them live with synctop.\n"
+           "Several lessons (or all) run at once, in one session.\n"
            "\n"
            "Lessons:\n");
-    for (size_t i = 0; i < LESSON_COUNT; i++)
-        printf("  %-10s %s\n", lessons[i].name, lessons[i].description);
+    list_lessons(stdout, "  ");
+    printf("  %-11s %s\n", "all", "every lesson above, at once");
     printf("\n"
            "Options:\n"
-           "  -d, --duration S   run about S seconds (at least one round), then stop;\n"
+           "  -d, --duration S   run about S seconds (each lesson finishes the round it\n"
+           "                     needs to check its claim), then stop;\n"
            "                     default: until SIGINT (Ctrl-C) or SIGTERM\n"
-           "  -w, --workers N    worker processes (1-%d, default %d)\n"
+           "  -x, --speed F      pace multiplier: 2 runs twice as fast, 0.5 half as fast\n"
+           "                     (every pause and paced timeout is divided by F; default 1)\n"
+           "  -l, --log FILE     append the lessons' output to FILE instead of the terminal\n"
+           "  -w, --workers N    worker processes (race: tellers; 1-%d, default %d)\n"
            "  -k, --deposits K   deposits per worker and round (race; default 200000)\n"
            "  -s, --session NAME the synctop session to publish into\n"
            "                     (default: $SYNCTOP_SESSION, else \"default\")\n"
@@ -153,8 +641,8 @@ static void print_help(void)
            "  -h, --help         show this help and exit\n"
            "  -V, --version      show the version and exit\n"
            "\n"
-           "Watch a lesson with:  synctop    (or synctop -s NAME for --session NAME)\n"
-           "Exit status: 0 the lesson's claim held, 1 it did not or a call failed,\n"
+           "Watch with:  synctop    (or synctop -s NAME for --session NAME)\n"
+           "Exit status: 0 every lesson's claim held, 1 one did not or a call failed,\n"
            "2 a usage error.\n",
            LESSON_MAX_WORKERS, LESSON_DEFAULT_WORKERS);
 }
@@ -174,13 +662,13 @@ static int usage_error(const char *fmt, ...)
     return 2;
 }
 
-static bool parse_seconds(const char *text, double *out)
+static bool parse_number(const char *text, double min, double max, double *out)
 {
     char *end;
     errno = 0;
     double value = strtod(text, &end);
-    if (errno != 0 || end == text || *end != '\0' || !isfinite(value) || value <= 0.0 ||
-        value > 1e7)
+    if (errno != 0 || end == text || *end != '\0' || !isfinite(value) || value < min ||
+        value > max)
         return false;
     *out = value;
     return true;
@@ -204,10 +692,15 @@ static bool is_long_option(const char *arg)
     return strncmp(arg, "--", 2) == 0;
 }
 
+#define SPEED_MIN 0.01
+#define SPEED_MAX 100.0
+
 int main(int argc, char **argv)
 {
     static const struct option long_options[] = {
         { "duration", required_argument, NULL, 'd' },
+        { "speed", required_argument, NULL, 'x' },
+        { "log", required_argument, NULL, 'l' },
         { "workers", required_argument, NULL, 'w' },
         { "deposits", required_argument, NULL, 'k' },
         { "session", required_argument, NULL, 's' },
@@ -218,24 +711,36 @@ int main(int argc, char **argv)
     };
     struct lesson_options opts = {
         .duration_s = 0.0,
+        .speed = 1.0,
         .workers = LESSON_DEFAULT_WORKERS,
         .deposits = 0,   /* 0: the lesson's default */
         .session = NULL,
         .quiet = false,
     };
+    const char *log_path = NULL;
 
     /* Results go to a log file as often as to a terminal: one line at a time. */
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     opterr = 0;   /* errors are reported below, in one format */
     int opt;
-    while ((opt = getopt_long(argc, argv, ":d:w:k:s:qhV", long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":d:x:l:w:k:s:qhV", long_options, NULL)) != -1) {
         long number;
         switch (opt) {
         case 'd':
-            if (!parse_seconds(optarg, &opts.duration_s))
+            if (!parse_number(optarg, 1e-3, 1e7, &opts.duration_s))
                 return usage_error("--duration needs a positive number of seconds, not '%s'",
                                    optarg);
+            break;
+        case 'x':
+            if (!parse_number(optarg, SPEED_MIN, SPEED_MAX, &opts.speed))
+                return usage_error("--speed needs a number from %g to %g, not '%s'", SPEED_MIN,
+                                   SPEED_MAX, optarg);
+            break;
+        case 'l':
+            if (optarg[0] == '\0')
+                return usage_error("--log needs a file name");
+            log_path = optarg;
             break;
         case 'w':
             if (!parse_long(optarg, 1, LESSON_MAX_WORKERS, &number))
@@ -274,17 +779,32 @@ int main(int argc, char **argv)
 
     if (optind >= argc)
         return usage_error("no lesson named (try '" PROGRAM " list')");
-    const char *name = argv[optind++];
-    if (optind < argc)
-        return usage_error("unexpected argument '%s'", argv[optind]);
-
-    if (strcmp(name, "list") == 0) {
-        list_lessons();
+    if (strcmp(argv[optind], "list") == 0) {
+        if (optind + 1 < argc)
+            return usage_error("unexpected argument '%s' after 'list'", argv[optind + 1]);
+        list_lessons(stdout, "");
         return 0;
     }
-    const struct lesson *lesson = find_lesson(name);
-    if (lesson == NULL)
-        return usage_error("unknown lesson '%s' (try '" PROGRAM " list')", name);
+
+    /* The lessons to run: "all", or names, each at most once. */
+    const struct lesson *chosen[LESSON_COUNT];
+    int count = 0;
+    if (strcmp(argv[optind], "all") == 0) {
+        if (optind + 1 < argc)
+            return usage_error("'all' runs every lesson; name lessons or 'all', not both");
+        for (size_t i = 0; i < LESSON_COUNT; i++)
+            chosen[count++] = &lessons[i];
+    } else {
+        for (int a = optind; a < argc; a++) {
+            const struct lesson *lesson = find_lesson(argv[a]);
+            if (lesson == NULL)
+                return usage_error("unknown lesson '%s' (try '" PROGRAM " list')", argv[a]);
+            for (int j = 0; j < count; j++)
+                if (chosen[j] == lesson)
+                    return usage_error("lesson '%s' named twice", argv[a]);
+            chosen[count++] = lesson;
+        }
+    }
 
     /* A bad session name is a usage error, caught before any lesson starts. */
     char session[ST_SESSION_NAME_MAX + 1];
@@ -294,7 +814,10 @@ int main(int argc, char **argv)
         return usage_error("bad session name: %s", detail[0] != '\0' ? detail
                                                                        : st_strerror(result));
     }
+    opts.session = session;
+    pace_speed = opts.speed;
+    quiet_output = opts.quiet;
 
     demo_install_signal_handlers();
-    return lesson->run(&opts);
+    return run_lessons(chosen, count, &opts, log_path);
 }

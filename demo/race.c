@@ -6,7 +6,8 @@
  * two deposits is lost. With the lock "bank-lock" around each deposit only
  * one teller at a time runs it, and the total comes out exact.
  *
- * Every round (about one per second) runs both halves and prints, e.g.:
+ * Every round (about one per second at --speed 1) runs both halves and
+ * prints, e.g.:
  *   round 3   without a lock: expected 800000, got 457219: 342781 updates lost
  *   round 3   with bank-lock: expected 800000, got 800000: exact
  *
@@ -38,7 +39,8 @@
 #include "lessons.h"
 
 #define DEFAULT_DEPOSITS 200000L
-#define HALF_ROUND_NS 500000000LL     /* a half round starts every 0.5 s */
+#define HALF_ROUND_NS 500000000LL     /* a half round starts every 0.5 s (at --speed 1) */
+#define NAP_NS 50000000LL
 #define GO_HOME_TIMEOUT_NS 3000000000LL
 
 /* The account lives in memory shared by the bank and every teller. volatile:
@@ -122,7 +124,7 @@ static enum reply deposit_with_lock(struct account *account, st_lock *lock, long
         if (result == ST_EOWNERDEAD) {
             /* The previous holder died holding the lock; we hold it now. A
              * deposit changes the balance in one write, so it is consistent. */
-            fprintf(stderr, "synctop-demo: bank-lock: %s; carrying on\n", st_strerror(result));
+            demo_warn("bank-lock: %s; carrying on", st_strerror(result));
         } else if (result != ST_OK) {
             demo_report("st_lock_acquire(bank-lock)", result);
             return REPLY_FAILED;
@@ -201,7 +203,7 @@ static bool open_bank(struct race *race)
     void *shared = mmap(NULL, sizeof *race->account, PROT_READ | PROT_WRITE,
                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (shared == MAP_FAILED) {
-        fprintf(stderr, "synctop-demo: mmap of the shared account: %s\n", strerror(errno));
+        demo_warn("mmap of the shared account: %s", strerror(errno));
         return false;
     }
     race->account = shared;
@@ -209,7 +211,7 @@ static bool open_bank(struct race *race)
 
     race->tellers = calloc((size_t)race->opts->workers, sizeof *race->tellers);
     if (race->tellers == NULL) {
-        fprintf(stderr, "synctop-demo: out of memory\n");
+        demo_warn("out of memory");
         return false;
     }
     return true;
@@ -234,11 +236,11 @@ static bool hire_teller(struct race *race, int number)
 
     int commands[2], replies[2];
     if (pipe(commands) != 0) {
-        fprintf(stderr, "synctop-demo: pipe: %s\n", strerror(errno));
+        demo_warn("pipe: %s", strerror(errno));
         return false;
     }
     if (pipe(replies) != 0) {
-        fprintf(stderr, "synctop-demo: pipe: %s\n", strerror(errno));
+        demo_warn("pipe: %s", strerror(errno));
         close(commands[0]);
         close(commands[1]);
         return false;
@@ -247,7 +249,7 @@ static bool hire_teller(struct race *race, int number)
     fflush(NULL);   /* or the child would print the parent's pending output again */
     pid_t pid = fork();
     if (pid < 0) {
-        fprintf(stderr, "synctop-demo: fork: %s\n", strerror(errno));
+        demo_warn("fork: %s", strerror(errno));
         close(commands[0]);
         close(commands[1]);
         close(replies[0]);
@@ -350,7 +352,7 @@ static bool run_half_round(struct race *race, char command, int64_t *balance)
     }
 
     if (!complete && !demo_stop_requested() && !race->failed) {
-        fprintf(stderr, "synctop-demo: a teller quit before the round finished\n");
+        demo_warn("a teller quit before the round finished");
         race->failed = true;
     }
     *balance = race->account->balance;
@@ -371,8 +373,8 @@ static void print_half_round(const struct race *race, int round, bool locked,
     else
         snprintf(verdict, sizeof verdict, "%" PRId64 " update%s lost", lost,
                  lost == 1 ? "" : "s");
-    printf("round %-3d %-15s expected %" PRId64 ", got %" PRId64 ": %-22s (%.2f s)\n",
-           round, how, expected, balance, verdict, seconds);
+    demo_say("round %-3d %-15s expected %" PRId64 ", got %" PRId64 ": %-22s (%.2f s)",
+             round, how, expected, balance, verdict, seconds);
 }
 
 /* Round `round`, both halves. Returns false when it could not complete. */
@@ -393,7 +395,7 @@ static bool play_round(struct race *race, int round, int64_t *next_half_ns)
     }
 
     /* Give the watcher a moment between the halves. */
-    *next_half_ns += HALF_ROUND_NS;
+    *next_half_ns += demo_scaled_ns(HALF_ROUND_NS);
     demo_sleep_until(*next_half_ns);
     if (demo_stop_requested())
         return false;
@@ -406,8 +408,8 @@ static bool play_round(struct race *race, int round, int64_t *next_half_ns)
     race->tally.locked_halves++;
     if (balance != expected) {
         race->tally.wrong_locked_halves++;
-        fprintf(stderr, "synctop-demo: with bank-lock the balance should be exact, "
-                        "but %" PRId64 " updates were lost\n", expected - balance);
+        demo_warn("with bank-lock the balance should be exact, "
+                  "but %" PRId64 " updates were lost", expected - balance);
     }
     return true;
 }
@@ -415,22 +417,21 @@ static bool play_round(struct race *race, int round, int64_t *next_half_ns)
 /* Rounds until the duration has passed (at least one round) or a stop. */
 static void play_rounds(struct race *race)
 {
-    int64_t start = demo_now_ns();
-    int64_t end = race->opts->duration_s > 0
-                      ? start + (int64_t)(race->opts->duration_s * 1e9)
-                      : INT64_MAX;
-    int64_t next_half = start;
+    int64_t next_half = demo_now_ns();
 
     for (int round = 1; !demo_stop_requested() && !race->failed; round++) {
         if (!play_round(race, round, &next_half))
             return;
-        if (demo_now_ns() >= end)
+        if (demo_time_is_up())
             return;
-        next_half += HALF_ROUND_NS;
+        next_half += demo_scaled_ns(HALF_ROUND_NS);
         if (next_half < demo_now_ns())
             next_half = demo_now_ns();   /* running late: do not try to catch up */
-        demo_sleep_until(next_half < end ? next_half : end);
-        if (demo_now_ns() >= end)
+        /* In short naps, so that the end of --duration ends the wait too. */
+        for (int64_t now = demo_now_ns(); now < next_half && !demo_should_stop();
+             now = demo_now_ns())
+            demo_sleep_until(next_half - now > NAP_NS ? now + NAP_NS : next_half);
+        if (demo_should_stop())
             return;
     }
 }
@@ -440,10 +441,10 @@ static void describe_exit(const struct teller *teller, int status, bool *well)
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return;
     if (WIFEXITED(status))
-        fprintf(stderr, "synctop-demo: %s exited with status %d\n", teller->name,
+        demo_warn("%s exited with status %d", teller->name,
                 WEXITSTATUS(status));
     else if (WIFSIGNALED(status))
-        fprintf(stderr, "synctop-demo: %s was killed by signal %d (%s)\n", teller->name,
+        demo_warn("%s was killed by signal %d (%s)", teller->name,
                 WTERMSIG(status), strsignal(WTERMSIG(status)));
     *well = false;
 }
@@ -472,7 +473,7 @@ static bool send_tellers_home(struct race *race)
                demo_now_ns() < deadline)
             usleep(10000);
         if (reaped == 0) {
-            fprintf(stderr, "synctop-demo: %s did not stop; killing it\n", teller->name);
+            demo_warn("%s did not stop; killing it", teller->name);
             kill(teller->pid, SIGKILL);
             while ((reaped = waitpid(teller->pid, &status, 0)) < 0 && errno == EINTR)
                 ;
@@ -513,37 +514,36 @@ static int check_claim(const struct race *race)
     bool quiet = race->opts->quiet;
 
     if (!quiet && t->unlocked_halves > 0) {
-        printf("race: without a lock, updates were lost in %d of %d rounds (%" PRId64
-               " in all); with bank-lock, %d of %d rounds were exact.\n",
+        demo_say("without a lock, updates were lost in %d of %d rounds (%" PRId64
+                 " in all); with bank-lock, %d of %d rounds were exact.",
                t->lossy_halves, t->unlocked_halves, t->lost_total,
                t->locked_halves - t->wrong_locked_halves, t->locked_halves);
     } else if (!quiet && !race->failed) {
-        printf("race: stopped before the first round finished.\n");
+        demo_say("stopped before the first round finished.");
     }
 
     if (race->failed)
         return 1;
     if (t->wrong_locked_halves > 0) {
-        fprintf(stderr, "race: FAILED: with bank-lock the total was wrong in %d round%s; "
-                        "the lock did not exclude the tellers from each other\n",
-                t->wrong_locked_halves, t->wrong_locked_halves == 1 ? "" : "s");
-        return 1;
+        return demo_claim_failed("with bank-lock the total was wrong in %d round%s; "
+                                 "the lock did not exclude the tellers from each other",
+                                 t->wrong_locked_halves, t->wrong_locked_halves == 1 ? "" : "s");
     }
     if (t->unlocked_halves > 0 && t->lossy_halves == 0) {
         if (cpus >= 2 && race->teller_count >= 2) {
-            fprintf(stderr, "race: FAILED: no update was lost without a lock in %d round%s "
-                            "on %d CPUs; the race exists but did not show (try a longer "
-                            "--duration or more --deposits)\n",
-                    t->unlocked_halves, t->unlocked_halves == 1 ? "" : "s", cpus);
-            return 1;
+            return demo_claim_failed("no update was lost without a lock in %d round%s "
+                                     "on %d CPUs; the race exists but did not show (try a "
+                                     "longer --duration or more --deposits)",
+                                     t->unlocked_halves, t->unlocked_halves == 1 ? "" : "s",
+                                     cpus);
         }
         if (!quiet && race->teller_count < 2)
-            printf("race: note: with one teller nobody races, so no update can be lost; "
-                   "try --workers 2 or more.\n");
+            demo_say("note: with one teller nobody races, so no update can be lost; "
+                     "try --workers 2 or more.");
         else if (!quiet)
-            printf("race: note: no update was lost without a lock; on one CPU the tellers "
-                   "collide only when one is preempted mid-deposit, so the race seldom "
-                   "shows.\n");
+            demo_say("note: no update was lost without a lock; on one CPU the tellers "
+                     "collide only when one is preempted mid-deposit, so the race seldom "
+                     "shows.");
     }
     return 0;
 }
@@ -558,9 +558,9 @@ int lesson_race(const struct lesson_options *opts)
 
     if (open_bank(&race)) {
         if (!opts->quiet)
-            printf("race: %d teller%s deposit%s 1, %ld times a round, into one shared "
-                   "balance:\n      first without a lock, then holding \"bank-lock\". "
-                   "Watch: synctop -s %s\n",
+            demo_say("%d teller%s deposit%s 1, %ld times a round, into one shared "
+                     "balance: first without a lock, then holding \"bank-lock\". "
+                     "Watch: synctop -s %s",
                    opts->workers, opts->workers == 1 ? "" : "s",
                    opts->workers == 1 ? "s" : "", race.deposits, st_table_session(race.table));
         if (hire_tellers(&race))

@@ -236,6 +236,20 @@ int test_run(char *const argv[], char **out, char **err, int timeout_ms)
     return result;
 }
 
+/* Whether needle stands in name as a whole session name: a needle that
+ * ends in '.' is a prefix of segment names; otherwise what follows it must
+ * end the session name ('\0' or '.'), so "s-1" does not count "s-10". */
+static bool names_session(const char *name, const char *needle)
+{
+    size_t len = strlen(needle);
+    for (const char *at = strstr(name, needle); at; at = strstr(at + 1, needle)) {
+        char next = at[len];
+        if ((len > 0 && needle[len - 1] == '.') || next == '\0' || next == '.')
+            return true;
+    }
+    return false;
+}
+
 int test_shm_count(const char *needle)
 {
     DIR *dir = opendir("/dev/shm");
@@ -244,7 +258,7 @@ int test_shm_count(const char *needle)
     int count = 0;
     struct dirent *entry;
     while ((entry = readdir(dir)) != NULL)
-        if (strstr(entry->d_name, needle))
+        if (names_session(entry->d_name, needle))
             count++;
     closedir(dir);
     return count;

@@ -55,7 +55,9 @@ double test_cpu_seconds(pid_t pid);
 /* Seconds on CLOCK_MONOTONIC. */
 double test_now(void);
 
-/* Count entries in /dev/shm whose name contains needle. */
+/* Count entries in /dev/shm that belong to needle: a session name (its
+ * table and its data segments, not those of a longer name like needle + "0")
+ * or, when needle ends in '.', a prefix of data segment names. */
 int test_shm_count(const char *needle);
 
 #endif

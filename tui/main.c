@@ -8,8 +8,8 @@
  *   --once [--json]      one refresh; measured over a short warm-up so CPU%
  *                        and rates are figures of now, not since start
  *   --batch [--json]     refresh every -d seconds, -n times or until stopped
- *   (no mode)            the interactive dashboard, which is not built yet:
- *                        batch output instead, with a note on a terminal
+ *   (no mode)            the interactive dashboard (dashboard.c) when stdin
+ *                        and stdout are a terminal, else --batch output
  *
  * Exit status: 0 ok; 1 runtime error (foreign, corrupt or incompatible
  * table, a failed refresh or write); 2 usage error or unknown session.
@@ -18,12 +18,14 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <synctop/model.h>
 #include <synctop/result.h>
 #include <synctop/table.h>
 
+#include "dashboard.h"
 #include "options.h"
 #include "output.h"
 #include "gc_command.h"
@@ -131,11 +133,10 @@ int main(int argc, char **argv)
     case MODE_GC:
         return gc_command(options.session);
     case MODE_DASHBOARD:
-        /* The curses dashboard is a later piece of work; until it lands the
-         * plain view serves, and a person at a terminal is told why. */
-        if (isatty(STDOUT_FILENO))
-            fputs("synctop: the interactive dashboard is not available yet; showing --batch output "
-                  "(Ctrl-C stops)\n", stderr);
+        /* A person at a terminal gets the dashboard; a pipe or a file gets
+         * the plain view, so `synctop | less` and scripts keep working. */
+        if (isatty(STDOUT_FILENO) && isatty(STDIN_FILENO))
+            return dashboard_run(&options);
         options.mode = MODE_BATCH;
         return show_session(&options);
     case MODE_ONCE:

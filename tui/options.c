@@ -69,7 +69,9 @@ void options_print_help(FILE *out)
     options_print_usage(out);
     fputs("\n"
           "Shows the processes, locks and other primitives of a synctop session\n"
-          "(processes using libsynctop publish them in shared memory).\n"
+          "(processes using libsynctop publish them in shared memory). Without\n"
+          "--once or --batch, on a terminal: the interactive dashboard (F1 there\n"
+          "explains every key, view and column).\n"
           "\n"
           "  -s, --session NAME      session to show (default: $SYNCTOP_SESSION, else \"default\")\n"
           "  -d, --delay SECONDS     seconds between refreshes, fractions allowed (default 1)\n"

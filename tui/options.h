@@ -8,7 +8,7 @@
  *   --json alone            one JSON object, as with --once --json
  *   --once [--json]         one refresh (text or one JSON object)
  *   --batch [--json]        a refresh every -d seconds, -n times (JSON Lines)
- *   no mode flag            the dashboard (for now: batch, see main.c)
+ *   no mode flag            the dashboard on a terminal, else batch (see main.c)
  *   --list, --remove NAME   session housekeeping; --force only with --remove
  *   --gc [-s NAME]          collect leaked shared memory
  */

@@ -13,6 +13,12 @@
  * machine's speed hits both, and the ratio is median(synctop) / median(raw).
  * Nothing is pinned to a CPU.
  *
+ * Contended figures are ruled by how often the lock changes hands (each
+ * change may cost a futex sleep and wake-up, microseconds), which the
+ * scheduler decides; that rate is printed as a "#" line beside them. A
+ * repetition in which the two processes did not overlap at all (they ran
+ * one after the other on a busy machine) measures nothing and is redone.
+ *
  * Output: one "name value" line per figure, then a block of "#" lines that
  * state each target and whether it was met. --quick runs fewer iterations
  * (a smoke run: its figures are rough), --only PREFIX runs the groups whose

@@ -83,9 +83,16 @@ typedef struct st_session_info {
  * max entries, sets *count to the number found (may exceed max). */
 st_result st_session_list(st_session_info *out, size_t max, size_t *count);
 
-/* Remove a session's segment. Refuses with ST_EBUSY while live processes are
- * registered in it, unless force. */
+/* Remove a session: its table and its primitives' data segments. Refuses
+ * with ST_EBUSY while live processes are registered in it, unless force. */
 st_result st_session_remove(const char *session, bool force);
+
+/* The same, but leave in /dev/shm the shared-memory regions that are
+ * leaked right now (creator dead, never unlinked; see leaks.h): for a
+ * lesson that leaks on purpose. Once the table is gone they are segments of
+ * a dead session, which st_leaks_collect() and `synctop --gc` remove.
+ * *kept (may be NULL) counts them. */
+st_result st_session_remove_keeping_leaks(const char *session, bool force, uint32_t *kept);
 
 /* Whether the session's segment has been removed since this handle
  * attached (the mapping stays readable; the viewer shows "session ended"). */
