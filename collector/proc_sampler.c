@@ -67,7 +67,11 @@ static const enum pids_item process_items[ITEM_COUNT] = {
     [ITEM_STATE] = PIDS_STATE,       /* s_ch */
     [ITEM_TICS] = PIDS_TICS_ALL,     /* ull_int: utime + stime */
     [ITEM_BEGAN] = PIDS_TICS_BEGAN,  /* ull_int */
-    [ITEM_RES] = PIDS_MEM_RES,       /* ul_int, KiB */
+    /* Resident pages from /proc/PID/stat: the same figure as statm's (and
+     * ps's) resident size once multiplied by the page size, without
+     * opening a second file per process (PIDS_MEM_RES reads statm: a reap
+     * of 1100 tasks takes 24 ms with it, 17 ms without). */
+    [ITEM_RES] = PIDS_RSS,           /* ul_int, pages */
 };
 
 /* One process as read in the current call. */
@@ -76,7 +80,7 @@ typedef struct raw_sample {
     char state;
     uint64_t ticks;
     uint64_t began;
-    uint64_t rss_kib;
+    uint64_t rss_pages;
     uint64_t when_ns;
     bool cpu_known;
     double cpu_percent;
@@ -95,6 +99,7 @@ struct st_proc_sampler {
     struct stat_info *stat;
     struct meminfo_info *meminfo;
     long hertz;
+    uint64_t page_size;
 
     bool have_sys;
     uint64_t sys_busy;
@@ -241,7 +246,7 @@ static bool take_stack(st_proc_sampler *s, const struct pids_stack *stack, size_
     r->state = (char)state->result.s_ch;
     r->ticks = (uint64_t)ticks->result.ull_int;
     r->began = (uint64_t)began->result.ull_int;
-    r->rss_kib = (uint64_t)res->result.ul_int;
+    r->rss_pages = (uint64_t)res->result.ul_int;
     r->when_ns = when_ns;
     r->cpu_known = false;
     r->cpu_percent = 0.0;
@@ -294,6 +299,8 @@ st_result st_proc_sampler_new(st_proc_sampler **out)
         s->hertz = sysconf(_SC_CLK_TCK);
     if (s->hertz <= 0)
         s->hertz = 100;
+    long page = sysconf(_SC_PAGESIZE);
+    s->page_size = page > 0 ? (uint64_t)page : 4096u;
 
     enum pids_item items[ITEM_COUNT];
     memcpy(items, process_items, sizeof items);
@@ -536,7 +543,7 @@ st_result st_proc_sampler_processes(st_proc_sampler *sampler, const pid_t *pids,
         out[i].start_ticks = r->began;
         out[i].cpu_known = r->cpu_known;
         out[i].cpu_percent = r->cpu_percent;
-        out[i].rss_bytes = r->rss_kib * 1024u;
+        out[i].rss_bytes = r->rss_pages * sampler->page_size;
     }
     return ST_OK;
 }

@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include <synctop/synctop.h>
+#include "bench_viewer.h"
 
 #define REPS 7
 
@@ -849,6 +850,23 @@ out:
     return status;
 }
 
+/* ---- the viewer (bench_viewer.c) ------------------------------------------- */
+
+static bool quick_run(void)
+{
+    return cfg.uncontended_pairs < 2000000;
+}
+
+static int bench_model_refresh(void)
+{
+    return bench_viewer_model_refresh(report, quick_run());
+}
+
+static int bench_dashboard_cpu(void)
+{
+    return bench_viewer_dashboard_cpu(report, quick_run());
+}
+
 /* ---- the table of benchmarks and targets ------------------------------------ */
 
 static const struct bench {
@@ -860,6 +878,8 @@ static const struct bench {
     { "lock_uncontended", bench_lock_uncontended, "st_lock acquire+release vs a bare robust mutex, one process" },
     { "lock_contended", bench_lock_contended, "2 processes incrementing one counter under the lock" },
     { "sem_uncontended", bench_sem_uncontended, "st_semaphore acquire+release vs a pshared sem_t, one process" },
+    { "model_refresh", bench_model_refresh, "one snapshot + /proc sample + model update: 1000 processes, 10,000 objects" },
+    { "dashboard_cpu", bench_dashboard_cpu, "CPU used by the synctop dashboard over 30 s at the default refresh, race + queue lessons running" },
 };
 
 static const struct target {
@@ -869,6 +889,8 @@ static const struct target {
     { "lock_uncontended_ratio", 1.3 },
     { "lock_contended_ratio", 1.5 },
     { "sem_uncontended_ratio", 1.3 },
+    { "model_refresh_ms_1000p_10000o", 20.0 },
+    { "dashboard_cpu_percent", 1.0 },
 };
 
 /* Figures that must reach at least a value (throughput ratios). */
