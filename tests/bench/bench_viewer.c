@@ -17,6 +17,7 @@
 #include "bench_viewer.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
@@ -180,17 +181,24 @@ static double cpu_seconds_of(pid_t pid)
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* Read and drop whatever the dashboard drew, for up to seconds. */
-static void drain(int fd, double seconds)
+/* Read and drop whatever the dashboard drew, for up to seconds; returns
+ * how many bytes it drew. */
+static long drain(int fd, double seconds)
 {
     double end = seconds_now() + seconds;
     char buf[8192];
+    long total = 0;
     for (double now = seconds_now(); now < end; now = seconds_now()) {
         struct pollfd p = { fd, POLLIN, 0 };
         int wait_ms = (int)((end - now) * 1000.0) + 1;
-        if (poll(&p, 1, wait_ms) > 0 && read(fd, buf, sizeof buf) <= 0)
-            return;
+        if (poll(&p, 1, wait_ms) <= 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            return total;
+        total += n;
     }
+    return total;
 }
 
 int bench_viewer_dashboard_cpu(bench_report_fn report, bool quick)
@@ -224,13 +232,17 @@ int bench_viewer_dashboard_cpu(bench_report_fn report, bool quick)
     if (dashboard > 0) {
         drain(master, 1.0);   /* start-up: curses set-up, first draw */
         double cpu_before = cpu_seconds_of(dashboard), start = seconds_now();
-        drain(master, duration);
+        long drawn = drain(master, duration);
         double cpu_after = cpu_seconds_of(dashboard), elapsed = seconds_now() - start;
-        if (cpu_before >= 0 && cpu_after >= 0) {
+        /* It must have been alive and drawing all along, or the figure
+         * means nothing. */
+        bool alive = waitpid(dashboard, NULL, WNOHANG) == 0;
+        if (cpu_before >= 0 && cpu_after >= 0 && alive && drawn > 0) {
             report("dashboard_cpu_percent", (cpu_after - cpu_before) / elapsed * 100.0);
+            printf("# dashboard_cpu: it drew %ld bytes in %.0f s\n", drawn, elapsed);
             status = 0;
         } else {
-            fprintf(stderr, "synctop-bench: the dashboard exited early\n");
+            fprintf(stderr, "synctop-bench: the dashboard exited early or drew nothing (%ld bytes)\n", drawn);
         }
         if (write(master, "q", 1) < 0) {}
         drain(master, 1.0);
