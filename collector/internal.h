@@ -30,6 +30,16 @@ typedef enum st_object_type {
     ST_TYPE_DICT = 12,
     ST_TYPE_POOL = 13,
     ST_TYPE_SUPERVISOR = 14,
+    /* Foreign objects: primitives of unmodified programs, watched through
+     * the preloaded interposition library (collector/preload/). One body
+     * layout (preload/foreign_body.h), shown as the native JSON types. */
+    ST_TYPE_FOREIGN_LOCK = 15,
+    ST_TYPE_FOREIGN_RLOCK = 16,
+    ST_TYPE_FOREIGN_SEMAPHORE = 17,
+    ST_TYPE_FOREIGN_BOUNDED_SEMAPHORE = 18,
+    ST_TYPE_FOREIGN_EVENT = 19,
+    ST_TYPE_FOREIGN_CONDITION = 20,
+    ST_TYPE_FOREIGN_QUEUE = 21,
     ST_TYPE_COUNT
 } st_object_type;
 

@@ -18,6 +18,13 @@ static const st_object_type_descriptor descriptors[ST_TYPE_COUNT] = {
     [ST_TYPE_DICT] = { "dict", st_dict_describe },
     [ST_TYPE_POOL] = { "pool", st_pool_describe },
     [ST_TYPE_SUPERVISOR] = { "supervisor", st_supervisor_describe },
+    [ST_TYPE_FOREIGN_LOCK] = { "lock", st_foreign_lock_describe },
+    [ST_TYPE_FOREIGN_RLOCK] = { "rlock", st_foreign_rlock_describe },
+    [ST_TYPE_FOREIGN_SEMAPHORE] = { "semaphore", st_foreign_semaphore_describe },
+    [ST_TYPE_FOREIGN_BOUNDED_SEMAPHORE] = { "bounded_semaphore", st_foreign_bounded_semaphore_describe },
+    [ST_TYPE_FOREIGN_EVENT] = { "event", st_foreign_event_describe },
+    [ST_TYPE_FOREIGN_CONDITION] = { "condition", st_foreign_condition_describe },
+    [ST_TYPE_FOREIGN_QUEUE] = { "queue", st_foreign_queue_describe },
 };
 
 const st_object_type_descriptor *st_object_type_get(uint32_t type)

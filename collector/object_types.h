@@ -44,5 +44,14 @@ void st_shm_describe(const void *body, const st_clock_calibration *clock, st_obj
 void st_dict_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
 void st_pool_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
 void st_supervisor_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+/* Foreign objects (collector/preload/foreign_describe.c). */
+void st_foreign_lock_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+void st_foreign_rlock_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+void st_foreign_semaphore_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+void st_foreign_bounded_semaphore_describe(const void *body, const st_clock_calibration *clock,
+                                           st_object_view *view);
+void st_foreign_event_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+void st_foreign_condition_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+void st_foreign_queue_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
 
 #endif

@@ -29,6 +29,7 @@
 #include "options.h"
 #include "output.h"
 #include "gc_command.h"
+#include "run_command.h"
 #include "session_commands.h"
 
 /* --once measures CPU% and rates over this interval, unless -d says otherwise. */
@@ -115,6 +116,9 @@ static int show_session(const synctop_options *options)
 int main(int argc, char **argv)
 {
     synctop_options options;
+    /* `synctop run ...` watches a program it starts: its own command line. */
+    if (argc > 1 && strcmp(argv[1], "run") == 0)
+        return run_command_main(argc - 1, argv + 1);
     int status = options_parse(argc, argv, &options, stderr);
     if (status != 0)
         return status;

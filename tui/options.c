@@ -59,6 +59,7 @@ void options_print_usage(FILE *out)
           "       synctop --list\n"
           "       synctop --remove SESSION [--force]\n"
           "       synctop --gc [-s SESSION]\n"
+          "       synctop run [-s SESSION] [--dashboard] -- COMMAND [ARGS...]\n"
           "       synctop --help | --version\n",
           out);
 }
@@ -91,6 +92,7 @@ void options_print_help(FILE *out)
           "  -V, --version           show the version and exit\n"
           "\n"
           "Start a session to watch with:  synctop-demo race\n"
+          "Watch an unmodified program:    synctop run [--dashboard] -- COMMAND (see synctop run --help)\n"
           "See synctop(1) for the JSON fields and exit statuses.\n",
           out);
 }

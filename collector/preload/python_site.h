@@ -1,0 +1,63 @@
+/* python_site.h - who is creating a semaphore, asked of the Python
+ * interpreter the semaphore is created in.
+ *
+ * CPython's _multiprocessing.SemLock calls sem_open with the GIL held, from
+ * multiprocessing/synchronize.py's SemLock.__init__. At that moment the
+ * Python stack says what the semaphore is for: which class made it (Lock,
+ * RLock, Semaphore, BoundedSemaphore), inside which composite (an Event's
+ * flag, a Queue's _rlock...), and where the user's code asked for it
+ * (`orders = mp.Queue(5)` at app.py:31). We read that stack through the
+ * CPython C API, found with dlsym in the running process (3.9 and later):
+ * frames, their code's file and qualified name, their line; and the source
+ * line of a frame, to see which name the new object is assigned to.
+ */
+#ifndef SYNCTOP_PRELOAD_PYTHON_SITE_H
+#define SYNCTOP_PRELOAD_PYTHON_SITE_H
+
+#include <stdbool.h>
+
+typedef enum py_leaf {
+    PY_LEAF_NONE = 0,
+    PY_LEAF_LOCK,
+    PY_LEAF_RLOCK,
+    PY_LEAF_SEMAPHORE,
+    PY_LEAF_BOUNDED_SEMAPHORE,
+} py_leaf;
+
+typedef enum py_root {
+    PY_ROOT_NONE = 0,              /* the leaf stands alone */
+    PY_ROOT_EVENT,
+    PY_ROOT_CONDITION,
+    PY_ROOT_QUEUE,                 /* Queue, JoinableQueue */
+    PY_ROOT_SIMPLE_QUEUE,
+} py_root;
+
+#define PY_SITE_TEXT 32
+
+typedef struct py_site {
+    py_leaf leaf;                  /* the class that made this semaphore */
+    py_root root;                  /* the composite it is a member of */
+    const void *root_frame;        /* the composite's __init__ frame: one per instance */
+    char display[PY_SITE_TEXT];    /* what the user asked for: "Queue", "Value", "Pool" */
+    char variable[PY_SITE_TEXT];   /* the name assigned at the user's line, or "" */
+    char outer_attr[PY_SITE_TEXT]; /* the attribute between it and the user ("inqueue"), or "" */
+    char attr1[PY_SITE_TEXT];      /* attributes inside the composite, outermost first: */
+    char attr2[PY_SITE_TEXT];      /* "_cond", "_wait_semaphore" */
+    char file[PY_SITE_TEXT];       /* the user's file (basename) and line */
+    int line;
+} py_site;
+
+/* Whether this thread runs Python code and holds the GIL right now. */
+bool python_active(void);
+
+/* Read the site of a semaphore being created by multiprocessing. false
+ * when the caller is not multiprocessing's SemLock (another extension, C
+ * code) or Python cannot be asked. Call only when python_active(). */
+bool python_site_read(py_site *out);
+
+/* For sem_getvalue: whether the Python code running is releasing (a
+ * release checks the value first), not asking for the value (get_value,
+ * qsize, full, __repr__...). */
+bool python_release_in_progress(void);
+
+#endif
