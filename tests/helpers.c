@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <synctop/model.h>
 #include <synctop/table.h>
 
 #define MAX_CHILDREN 256
@@ -289,4 +290,44 @@ double test_now(void)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+uint64_t test_object_field_u64(const char *session, const char *type, const char *object, const char *field)
+{
+    st_table *reader = NULL;
+    assert_int_equal(st_table_attach_readonly(session, &reader), ST_OK);
+    st_model *model = NULL;
+    assert_int_equal(st_model_new(&model), ST_OK);
+    assert_int_equal(st_model_refresh(model, reader), ST_OK);
+    st_table_close(reader);
+    const st_object_view *view = NULL;
+    for (size_t i = 0; i < st_model_object_count(model) && !view; i++)
+        if (strcmp(st_model_object(model, i)->name, object) == 0)
+            view = st_model_object(model, i);
+    if (!view) {
+        st_model_free(model);
+        fail_msg("'%s' is not in session '%s'", object, session);
+    }
+    if (type)
+        assert_string_equal(view->type_name, type);
+    const st_field *found = st_object_field(view, field);
+    if (!found) {
+        st_model_free(model);
+        fail_msg("'%s' has no field '%s'", object, field);
+    }
+    uint64_t value;
+    switch (found->kind) {
+    case ST_VALUE_I64:
+    case ST_VALUE_PID:
+        value = (uint64_t)found->value.i64;
+        break;
+    case ST_VALUE_DOUBLE:
+        value = (uint64_t)found->value.f64;
+        break;
+    default:
+        value = found->value.u64;
+        break;
+    }
+    st_model_free(model);
+    return value;
 }

@@ -48,6 +48,13 @@ int test_run(char *const argv[], char **out, char **err, int timeout_ms);
 /* Sleep for ms milliseconds. */
 void test_sleep_ms(int ms);
 
+/* The field called field of the object called object in session, read
+ * back the way the viewer reads it (a read-only attach and one model
+ * refresh). When type is not NULL the object must be of that type. Fails
+ * the test when the object or the field is missing. PID and signed values
+ * come back as their uint64_t bit pattern, doubles truncated. */
+uint64_t test_object_field_u64(const char *session, const char *type, const char *object, const char *field);
+
 /* CPU time a process has used so far (utime + stime), in seconds, read from
  * /proc/PID/stat: an independent reference for CPU% figures. -1 if gone. */
 double test_cpu_seconds(pid_t pid);

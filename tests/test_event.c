@@ -46,25 +46,7 @@ static int teardown(void **state)
 /* A field of the event "start", read back through the viewer's model. */
 static uint64_t event_u64(const char *name)
 {
-    st_table *reader = NULL;
-    assert_int_equal(st_table_attach_readonly(st_table_session(table), &reader), ST_OK);
-    st_model *model;
-    assert_int_equal(st_model_new(&model), ST_OK);
-    assert_int_equal(st_model_refresh(model, reader), ST_OK);
-    st_table_close(reader);
-    const st_field *field = NULL;
-    for (size_t i = 0; i < st_model_object_count(model); i++) {
-        const st_object_view *object = st_model_object(model, i);
-        if (strcmp(object->name, "start") == 0) {
-            assert_string_equal(object->type_name, "event");
-            field = st_object_field(object, name);
-        }
-    }
-    if (!field)
-        fail_msg("event has no field '%s'", name);
-    uint64_t value = field->value.u64;
-    st_model_free(model);
-    return value;
+    return test_object_field_u64(st_table_session(table), "event", "start", name);
 }
 
 static bool event_field_becomes(const char *name, uint64_t value)

@@ -44,25 +44,7 @@ static uint64_t now_ns(void)
 /* The figure field_name of the pipe called name, through the viewer's model. */
 static uint64_t figure(const char *name, const char *field_name)
 {
-    st_table *reader = NULL;
-    assert_int_equal(st_table_attach_readonly(st_table_session(table), &reader), ST_OK);
-    st_model *model;
-    assert_int_equal(st_model_new(&model), ST_OK);
-    assert_int_equal(st_model_refresh(model, reader), ST_OK);
-    st_table_close(reader);
-    const st_field *field = NULL;
-    for (size_t i = 0; i < st_model_object_count(model); i++) {
-        const st_object_view *view = st_model_object(model, i);
-        if (strcmp(view->name, name) == 0) {
-            assert_string_equal(view->type_name, "pipe");
-            field = st_object_field(view, field_name);
-        }
-    }
-    if (!field)
-        fail_msg("pipe '%s' or its field '%s' is not in the model", name, field_name);
-    uint64_t value = field->value.u64;
-    st_model_free(model);
-    return value;
+    return test_object_field_u64(st_table_session(table), "pipe", name, field_name);
 }
 
 /* ---- 100000 messages each way, both at once ---------------------------------- */

@@ -59,20 +59,7 @@ static st_model *refreshed_model(void)
 
 static uint64_t pool_u64(const char *pool_name, const char *field_name)
 {
-    st_model *model = refreshed_model();
-    const st_field *field = NULL;
-    for (size_t i = 0; i < st_model_object_count(model); i++) {
-        const st_object_view *object = st_model_object(model, i);
-        if (strcmp(object->name, pool_name) == 0) {
-            assert_string_equal(object->type_name, "pool");
-            field = st_object_field(object, field_name);
-        }
-    }
-    if (!field)
-        fail_msg("field '%s' of pool '%s' not in the model", field_name, pool_name);
-    uint64_t value = field->kind == ST_VALUE_PID ? (uint64_t)field->value.i64 : field->value.u64;
-    st_model_free(model);
-    return value;
+    return test_object_field_u64(st_table_session(table), "pool", pool_name, field_name);
 }
 
 /* ---- tasks (run in the workers) --------------------------------------- */

@@ -54,29 +54,7 @@ static uint64_t now_ns(void)
  * viewer's read-only attach and model (as the dashboard reads it). */
 static uint64_t figure(const char *object_name, const char *field_name)
 {
-    st_table *reader = NULL;
-    assert_int_equal(st_table_attach_readonly(st_table_session(table), &reader), ST_OK);
-    st_model *model;
-    assert_int_equal(st_model_new(&model), ST_OK);
-    assert_int_equal(st_model_refresh(model, reader), ST_OK);
-    st_table_close(reader);
-    const st_field *field = NULL;
-    bool found = false;
-    for (size_t i = 0; i < st_model_object_count(model); i++) {
-        const st_object_view *view = st_model_object(model, i);
-        if (strcmp(view->name, object_name) == 0) {
-            assert_string_equal(view->type_name, "queue");
-            field = st_object_field(view, field_name);
-            found = true;
-        }
-    }
-    if (!found)
-        fail_msg("queue '%s' is not in the model", object_name);
-    if (!field)
-        fail_msg("queue '%s' has no field '%s'", object_name, field_name);
-    uint64_t value = field->value.u64;
-    st_model_free(model);
-    return value;
+    return test_object_field_u64(st_table_session(table), "queue", object_name, field_name);
 }
 
 /* ---- messages that check themselves ---------------------------------------- */

@@ -47,25 +47,7 @@ static int teardown(void **state)
 /* A field of the RLock, read back through the viewer's model. */
 static uint64_t rlock_u64(const char *name)
 {
-    st_table *reader = NULL;
-    assert_int_equal(st_table_attach_readonly(st_table_session(table), &reader), ST_OK);
-    st_model *model;
-    assert_int_equal(st_model_new(&model), ST_OK);
-    assert_int_equal(st_model_refresh(model, reader), ST_OK);
-    st_table_close(reader);
-    const st_field *field = NULL;
-    for (size_t i = 0; i < st_model_object_count(model); i++) {
-        const st_object_view *object = st_model_object(model, i);
-        if (strcmp(object->name, "test-rlock") == 0) {
-            assert_string_equal(object->type_name, "rlock");
-            field = st_object_field(object, name);
-        }
-    }
-    if (!field)
-        fail_msg("rlock has no field '%s'", name);
-    uint64_t value = field->kind == ST_VALUE_PID ? (uint64_t)field->value.i64 : field->value.u64;
-    st_model_free(model);
-    return value;
+    return test_object_field_u64(st_table_session(table), "rlock", "test-rlock", name);
 }
 
 static int try_from_another_process(void *arg)
