@@ -25,24 +25,6 @@ static st_table *table;
 static const char *session;
 static st_dict *dict;
 
-static void remove_session_segments(const char *name)
-{
-    char prefix[128];
-    snprintf(prefix, sizeof prefix, "synctop-%u-%s.", (unsigned)getuid(), name);
-    DIR *dir = opendir("/dev/shm");
-    if (!dir)
-        return;
-    struct dirent *entry;
-    while ((entry = readdir(dir)) != NULL) {
-        if (strncmp(entry->d_name, prefix, strlen(prefix)) == 0) {
-            char path[300];
-            snprintf(path, sizeof path, "/%s", entry->d_name);
-            shm_unlink(path);
-        }
-    }
-    closedir(dir);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -63,7 +45,6 @@ static int teardown(void **state)
     dict = NULL;
     st_table_close(table);
     table = NULL;
-    remove_session_segments(session);
     munmap((void *)shared, sizeof *shared);
     return 0;
 }

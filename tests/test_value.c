@@ -25,24 +25,6 @@ static const char *session;
 
 /* Data segments are named after the session ("<table name>.<kind>..."):
  * remove any this test left, whatever st_session_remove does. */
-static void remove_session_segments(const char *name)
-{
-    char prefix[128];
-    snprintf(prefix, sizeof prefix, "synctop-%u-%s.", (unsigned)getuid(), name);
-    DIR *dir = opendir("/dev/shm");
-    if (!dir)
-        return;
-    struct dirent *entry;
-    while ((entry = readdir(dir)) != NULL) {
-        if (strncmp(entry->d_name, prefix, strlen(prefix)) == 0) {
-            char path[300];
-            snprintf(path, sizeof path, "/%s", entry->d_name);
-            shm_unlink(path);
-        }
-    }
-    closedir(dir);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -60,7 +42,6 @@ static int teardown(void **state)
     test_teardown(state);
     st_table_close(table);
     table = NULL;
-    remove_session_segments(session);
     munmap((void *)shared, sizeof *shared);
     return 0;
 }
