@@ -76,14 +76,7 @@ static const st_object_view *object_view(st_model *model, const char *name)
 
 static uint64_t field_u64(const char *object, const char *name)
 {
-    st_model *model;
-    assert_int_equal(st_model_new(&model), ST_OK);
-    const st_field *field = st_object_field(object_view(model, object), name);
-    if (!field)
-        fail_msg("'%s' has no field '%s'", object, name);
-    uint64_t value = field->value.u64;
-    st_model_free(model);
-    return value;
+    return test_object_field_u64(st_table_session(table), NULL, object, name);
 }
 
 static bool field_becomes(const char *object, const char *name, uint64_t value)

@@ -64,14 +64,7 @@ static const st_field *object_field(st_model *model, const char *object, const c
 
 static uint64_t field_u64(const char *object, const char *name)
 {
-    st_model *model;
-    assert_int_equal(st_model_new(&model), ST_OK);
-    const st_field *field = object_field(model, object, name);
-    if (!field)
-        fail_msg("object '%s' has no field '%s'", object, name);
-    uint64_t value = field->kind == ST_VALUE_PID ? (uint64_t)field->value.i64 : field->value.u64;
-    st_model_free(model);
-    return value;
+    return test_object_field_u64(st_table_session(table), NULL, object, name);
 }
 
 static bool has_field(const char *object, const char *name)

@@ -234,10 +234,51 @@ static st_lock *bench_lock_open(const char *name)
     return lock;
 }
 
+/* ---- uncontended pairs, raw against instrumented ----------------------------- */
+
+/* n acquire+release pairs on object; non-zero when one failed. */
+typedef int (*pairs_fn)(void *object, long n);
+
+/* Median ns per pair of raw(raw_object) and of instrumented(inst_object),
+ * n pairs per repetition after an untimed warm-up of n / 4 each. Each
+ * repetition alternates CHUNKS slices of raw and instrumented pairs (in turn
+ * raw-first and instrumented-first), so a neighbour's load that comes and
+ * goes within a repetition lands on both sides alike. Returns 0; 1 when a
+ * pair failed; -1 when interrupted. */
+static int interleaved_medians(pairs_fn raw, void *raw_object, pairs_fn inst, void *inst_object, long n,
+                               double *raw_median, double *inst_median)
+{
+    /* Warm-up: page faults, the process's registration, caches, frequency. */
+    if (raw(raw_object, n / 4) || inst(inst_object, n / 4))
+        return 1;
+    enum { CHUNKS = 8 };
+    long chunk = n / CHUNKS;
+    double raw_ns[REPS], inst_ns[REPS];
+    for (int rep = 0; rep < REPS; rep++) {
+        if (interrupted)
+            return -1;
+        uint64_t raw_total = 0, inst_total = 0;
+        for (int c = 0; c < 2 * CHUNKS; c++) {
+            bool raw_turn = (c + rep) % 2 == 0;
+            uint64_t t0 = now_ns();
+            if (raw_turn ? raw(raw_object, chunk) : inst(inst_object, chunk))
+                return 1;
+            uint64_t t1 = now_ns();
+            *(raw_turn ? &raw_total : &inst_total) += t1 - t0;
+        }
+        raw_ns[rep] = (double)raw_total / (double)(chunk * CHUNKS);
+        inst_ns[rep] = (double)inst_total / (double)(chunk * CHUNKS);
+    }
+    *raw_median = median(raw_ns, REPS);
+    *inst_median = median(inst_ns, REPS);
+    return 0;
+}
+
 /* ---- lock, uncontended ------------------------------------------------------ */
 
-static __attribute__((noinline)) int raw_pairs(pthread_mutex_t *m, long n)
+static __attribute__((noinline)) int raw_pairs(void *object, long n)
 {
+    pthread_mutex_t *m = object;
     for (long i = 0; i < n; i++) {
         if (__builtin_expect(pthread_mutex_lock(m) != 0, 0))
             return 1;
@@ -246,8 +287,9 @@ static __attribute__((noinline)) int raw_pairs(pthread_mutex_t *m, long n)
     return 0;
 }
 
-static __attribute__((noinline)) int st_pairs(st_lock *lock, long n)
+static __attribute__((noinline)) int st_pairs(void *object, long n)
 {
+    st_lock *lock = object;
     for (long i = 0; i < n; i++) {
         if (__builtin_expect(st_lock_acquire(lock, ST_FOREVER) != ST_OK, 0))
             return 1;
@@ -263,32 +305,12 @@ static int bench_lock_uncontended(void)
     int status = 1;
     if (!m || !lock || raw_mutex_init(m) != 0)
         goto out;
-    long n = cfg.uncontended_pairs;
-    /* Warm-up: page faults, the process's registration, caches, frequency. */
-    if (raw_pairs(m, n / 4) || st_pairs(lock, n / 4))
-        goto failed;
-    /* Each repetition alternates CHUNKS slices of raw and synctop pairs (in
-     * turn raw-first and synctop-first), so a neighbour's load that comes
-     * and goes within a repetition lands on both sides alike. */
-    enum { CHUNKS = 8 };
-    long chunk = n / CHUNKS;
-    double raw[REPS], st[REPS];
-    for (int rep = 0; rep < REPS && !interrupted; rep++) {
-        uint64_t raw_total = 0, st_total = 0;
-        for (int c = 0; c < 2 * CHUNKS; c++) {
-            bool raw_turn = (c + rep) % 2 == 0;
-            uint64_t t0 = now_ns();
-            if (raw_turn ? raw_pairs(m, chunk) : st_pairs(lock, chunk))
-                goto failed;
-            uint64_t t1 = now_ns();
-            *(raw_turn ? &raw_total : &st_total) += t1 - t0;
-        }
-        raw[rep] = (double)raw_total / (double)(chunk * CHUNKS);
-        st[rep] = (double)st_total / (double)(chunk * CHUNKS);
-    }
-    if (interrupted)
+    double raw_ns, st_ns;
+    int measured = interleaved_medians(raw_pairs, m, st_pairs, lock, cfg.uncontended_pairs, &raw_ns, &st_ns);
+    if (measured < 0)
         goto out;
-    double raw_ns = median(raw, REPS), st_ns = median(st, REPS);
+    if (measured > 0)
+        goto failed;
     report("lock_uncontended_ns_raw", raw_ns);
     report("lock_uncontended_ns", st_ns);
     report("lock_uncontended_ratio", st_ns / raw_ns);
@@ -552,8 +574,9 @@ out:
 
 /* ---- semaphore, uncontended --------------------------------------------------- */
 
-static __attribute__((noinline)) int raw_sem_pairs(sem_t *sem, long n)
+static __attribute__((noinline)) int raw_sem_pairs(void *object, long n)
 {
+    sem_t *sem = object;
     for (long i = 0; i < n; i++) {
         if (__builtin_expect(sem_wait(sem) != 0, 0))
             return 1;
@@ -562,8 +585,9 @@ static __attribute__((noinline)) int raw_sem_pairs(sem_t *sem, long n)
     return 0;
 }
 
-static __attribute__((noinline)) int st_sem_pairs(st_semaphore *sem, long n)
+static __attribute__((noinline)) int st_sem_pairs(void *object, long n)
 {
+    st_semaphore *sem = object;
     for (long i = 0; i < n; i++) {
         if (__builtin_expect(st_semaphore_acquire(sem, ST_FOREVER) != ST_OK, 0))
             return 1;
@@ -590,28 +614,13 @@ static int bench_sem_uncontended(void)
         fprintf(stderr, "synctop-bench: st_semaphore_open: %s\n", st_error_detail());
         goto out;
     }
-    long n = cfg.uncontended_pairs;
-    if (raw_sem_pairs(raw, n / 4) || st_sem_pairs(sem, n / 4))
-        goto failed;
-    enum { CHUNKS = 8 };
-    long chunk = n / CHUNKS;
-    double raw_ns[REPS], st_ns[REPS];
-    for (int rep = 0; rep < REPS && !interrupted; rep++) {
-        uint64_t raw_total = 0, st_total = 0;
-        for (int c = 0; c < 2 * CHUNKS; c++) {
-            bool raw_turn = (c + rep) % 2 == 0;
-            uint64_t t0 = now_ns();
-            if (raw_turn ? raw_sem_pairs(raw, chunk) : st_sem_pairs(sem, chunk))
-                goto failed;
-            uint64_t t1 = now_ns();
-            *(raw_turn ? &raw_total : &st_total) += t1 - t0;
-        }
-        raw_ns[rep] = (double)raw_total / (double)(chunk * CHUNKS);
-        st_ns[rep] = (double)st_total / (double)(chunk * CHUNKS);
-    }
-    if (interrupted)
+    double raw_median, st_median;
+    int measured = interleaved_medians(raw_sem_pairs, raw, st_sem_pairs, sem, cfg.uncontended_pairs,
+                                       &raw_median, &st_median);
+    if (measured < 0)
         goto out;
-    double raw_median = median(raw_ns, REPS), st_median = median(st_ns, REPS);
+    if (measured > 0)
+        goto failed;
     report("sem_uncontended_ns_raw", raw_median);
     report("sem_uncontended_ns", st_median);
     report("sem_uncontended_ratio", st_median / raw_median);
