@@ -313,7 +313,7 @@ void st_condition_describe(const void *body, const st_clock_calibration *clock, 
     (void)clock;
     const st_condition_body *b = body;
     st_field_text(view, "lock", b->lock_name, sizeof b->lock_name);
-    st_field_u64(view, "waiters", b->unsignaled, 0);
+    st_field_waiters(view, "waiters", b->unsignaled, ST_OP_WAIT);
     st_field_u64(view, "notifies", b->notifies, ST_FIELD_COUNTER);
     st_field_u64(view, "notify_alls", b->notify_alls, ST_FIELD_COUNTER);
     st_field_u64(view, "wakeups", b->wakeups, ST_FIELD_COUNTER);

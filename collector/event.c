@@ -214,7 +214,7 @@ void st_event_describe(const void *body, const st_clock_calibration *clock, st_o
     (void)clock;
     const st_event_body *b = body;
     st_field_u64(view, "is_set", b->word & EVENT_SET, 0);
-    st_field_u64(view, "waiters", b->waiters, 0);
+    st_field_waiters(view, "waiters", b->waiters, ST_OP_WAIT);
     st_field_u64(view, "sets", b->sets, ST_FIELD_COUNTER);
     st_field_u64(view, "clears", b->clears, ST_FIELD_COUNTER);
     st_field_u64(view, "waits", b->waits, ST_FIELD_COUNTER);

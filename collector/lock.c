@@ -343,7 +343,7 @@ void st_lock_describe_body(const st_lock_body *b, const st_clock_calibration *cl
     uint64_t hold_total = b->hold_samples >= completed ? b->hold_ns_sampled : (uint64_t)(per_hold * (double)completed);
     st_field_pid(view, "holder", b->holder_pid);
     st_field_u64(view, "held_ns", held_for, ST_FIELD_DURATION);
-    st_field_u64(view, "waiters", b->waiters, 0);
+    st_field_waiters(view, "waiters", b->waiters, ST_OP_ACQUIRE);
     st_field_u64(view, "acquisitions", b->acquisitions, ST_FIELD_COUNTER);
     st_field_u64(view, "contentions", b->contentions, ST_FIELD_COUNTER);
     st_field_u64(view, "wait_ns_total", b->wait_ns_total, ST_FIELD_COUNTER | ST_FIELD_DURATION);

@@ -5,8 +5,15 @@
  * for counter fields against the previous snapshot (objects matched by slot
  * index and creation time, both lists being sorted by index), and then swaps
  * the buffers. A failed refresh leaves the previous figures in place.
+ *
+ * Waiter counts (fields flagged ST_FIELD_WAITERS) are kept by the waiters
+ * themselves, so one killed while it waited stays counted for ever. The
+ * model reconciles them with the process slots, which say who is blocked on
+ * what: with no live process blocked there the count is 0, and processes
+ * found dead while blocked there are taken off it.
  */
 #include "snapshot.h"
+#include "model_internal.h"
 #include "deadlock.h"
 #include "proc_sampler.h"
 
@@ -32,7 +39,16 @@ struct st_model {
     size_t edge_alloc;
     st_deadlock_view deadlocks[ST_MODEL_DEADLOCKS_MAX];
     size_t deadlock_count;
+    /* The blocked processes of the current snapshot, by (object, op). */
+    struct blocked_process *blocked;
+    size_t blocked_alloc;
 };
+
+typedef struct blocked_process {
+    uint32_t object;
+    st_operation op;
+    bool alive;
+} blocked_process;
 
 st_result st_model_new(st_model **out)
 {
@@ -62,6 +78,7 @@ void st_model_free(st_model *model)
     free(model->samples);
     free(model->edges);
     free(model->edge_scratch);
+    free(model->blocked);
     free(model);
 }
 
@@ -226,24 +243,93 @@ static st_result analyse_waits(st_model *model, st_snapshot *snap)
     return ST_OK;
 }
 
-st_result st_model_refresh(st_model *model, const st_table *table)
+static int compare_blocked(const void *a, const void *b)
+{
+    const blocked_process *left = a, *right = b;
+    if (left->object != right->object)
+        return left->object < right->object ? -1 : 1;
+    return (left->op > right->op) - (left->op < right->op);
+}
+
+/* How many of the sorted blocked processes wait on object in op (any op for
+ * ST_OP_NONE), alive and dead. */
+static void count_blocked(const blocked_process *blocked, size_t n, uint32_t object, st_operation op,
+                          uint64_t *alive, uint64_t *dead)
+{
+    size_t low = 0, high = n;
+    while (low < high) {
+        size_t mid = low + (high - low) / 2;
+        if (blocked[mid].object < object)
+            low = mid + 1;
+        else
+            high = mid;
+    }
+    *alive = *dead = 0;
+    for (size_t i = low; i < n && blocked[i].object == object; i++) {
+        if (op != ST_OP_NONE && blocked[i].op != op)
+            continue;
+        if (blocked[i].alive)
+            (*alive)++;
+        else
+            (*dead)++;
+    }
+}
+
+static void reconcile_object_waiters(st_object_view *object, const blocked_process *blocked, size_t n)
+{
+    for (uint32_t f = 0; f < object->field_count && f < ST_MAX_FIELDS; f++) {
+        st_field *field = &object->fields[f];
+        if (!(field->flags & ST_FIELD_WAITERS) || field->kind != ST_VALUE_U64)
+            continue;
+        uint64_t alive, dead;
+        count_blocked(blocked, n, object->index, field->blocked_in, &alive, &dead);
+        if (alive == 0)
+            field->value.u64 = 0;
+        else if (field->blocked_in != ST_OP_NONE)   /* a dead one of another op is not in this count */
+            field->value.u64 = field->value.u64 > dead ? field->value.u64 - dead : 0;
+    }
+}
+
+/* Bound every waiter count by the processes blocked there (see the top). */
+static st_result reconcile_waiters(st_model *model, st_snapshot *snap)
+{
+    if (snap->process_count > model->blocked_alloc) {
+        blocked_process *blocked = realloc(model->blocked, snap->process_count * sizeof *blocked);
+        if (!blocked)
+            return st_fail(ST_ENOMEM, "model: out of memory");
+        model->blocked = blocked;
+        model->blocked_alloc = snap->process_count;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < snap->process_count; i++) {
+        const st_process_view *process = &snap->processes[i];
+        if (process->blocked)
+            model->blocked[n++] = (blocked_process){ process->blocked_object, process->blocked_op, process->alive };
+    }
+    qsort(model->blocked, n, sizeof *model->blocked, compare_blocked);
+    for (size_t i = 0; i < snap->object_count; i++)
+        reconcile_object_waiters(&snap->objects[i], model->blocked, n);
+    return ST_OK;
+}
+
+/* Sample the system figures, which every refresh updates. */
+static st_result begin_refresh(st_model *model)
 {
     if (!model)
         return st_fail(ST_EINVAL, "st_model_refresh: model is NULL");
     st_result r = st_proc_sampler_system(model->sampler, &model->system);
+    if (r == ST_OK)
+        model->time_ns = st_realtime_ns();
+    return r;
+}
+
+/* Sample, analyse and adopt the snapshot just taken into model->next. */
+static st_result finish_refresh(st_model *model)
+{
+    st_result r = sample_processes(model, &model->next);
     if (r != ST_OK)
         return r;
-    model->time_ns = st_realtime_ns();
-    if (!table)
-        return ST_OK;
-    if (st_table_is_removed(table)) {
-        model->session_ended = true;
-        return ST_OK;
-    }
-    r = st_snapshot_take(table, &model->next);
-    if (r != ST_OK)
-        return r;
-    r = sample_processes(model, &model->next);
+    r = reconcile_waiters(model, &model->next);
     if (r != ST_OK)
         return r;
     r = analyse_waits(model, &model->next);
@@ -258,6 +344,28 @@ st_result st_model_refresh(st_model *model, const st_table *table)
     model->session_ended = false;
     model->refreshes++;
     return ST_OK;
+}
+
+st_result st_model_refresh(st_model *model, const st_table *table)
+{
+    st_result r = begin_refresh(model);
+    if (r != ST_OK || !table)
+        return r;
+    if (st_table_is_removed(table)) {
+        model->session_ended = true;
+        return ST_OK;
+    }
+    r = st_snapshot_take(table, &model->next);
+    return r == ST_OK ? finish_refresh(model) : r;
+}
+
+st_result st_model_refresh_from_buffer(st_model *model, const void *data, size_t size)
+{
+    st_result r = begin_refresh(model);
+    if (r != ST_OK)
+        return r;
+    r = st_snapshot_take_from_buffer(data, size, &model->next);
+    return r == ST_OK ? finish_refresh(model) : r;
 }
 
 uint64_t st_model_time_ns(const st_model *model)

@@ -42,6 +42,7 @@ static st_field *next_field(st_object_view *view, const char *name, st_value_kin
     field->name = name;
     field->kind = kind;
     field->flags = flags;
+    field->blocked_in = ST_OP_NONE;
     field->has_rate = false;
     field->rate_per_s = 0;
     return field;
@@ -52,6 +53,15 @@ void st_field_u64(st_object_view *view, const char *name, uint64_t value, unsign
     st_field *field = next_field(view, name, ST_VALUE_U64, flags);
     if (field)
         field->value.u64 = value;
+}
+
+void st_field_waiters(st_object_view *view, const char *name, uint64_t count, st_operation op)
+{
+    st_field *field = next_field(view, name, ST_VALUE_U64, ST_FIELD_WAITERS);
+    if (!field)
+        return;
+    field->value.u64 = count;
+    field->blocked_in = op;
 }
 
 void st_field_pid(st_object_view *view, const char *name, int32_t pid)
@@ -101,12 +111,7 @@ void st_field_text(st_object_view *view, const char *name, const char *text, siz
     if (!field)
         return;
     char *dst = view->text + used;
-    size_t room = sizeof view->text - used - 1;
-    size_t len = text ? strnlen(text, max_len) : 0;
-    if (len > room)
-        len = room;
-    if (len)
-        memcpy(dst, text, len);
-    dst[len] = '\0';
+    /* Valid UTF-8, cut at a character boundary when the room runs out. */
+    st_text_sanitize(text, max_len, dst, sizeof view->text - used, 0);
     field->value.text = dst;
 }

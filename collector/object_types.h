@@ -25,6 +25,9 @@ void st_field_u64(st_object_view *view, const char *name, uint64_t value, unsign
 void st_field_pid(st_object_view *view, const char *name, int32_t pid);
 void st_field_i64(st_object_view *view, const char *name, int64_t value, unsigned flags);
 void st_field_double(st_object_view *view, const char *name, double value, unsigned flags);
+/* A count of processes blocked on the object in op (ST_OP_NONE: any
+ * operation), reconciled by the model with the live processes blocked. */
+void st_field_waiters(st_object_view *view, const char *name, uint64_t count, st_operation op);
 /* A text field: copies at most max_len bytes of text (stopping at a NUL)
  * into the view's own text[] storage; truncated when that is full. */
 void st_field_text(st_object_view *view, const char *name, const char *text, size_t max_len);

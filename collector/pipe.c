@@ -244,10 +244,10 @@ void st_pipe_describe(const void *raw, const st_clock_calibration *clock, st_obj
     st_field_u64(view, "unread_messages_b_to_a", st_ring_depth(ba, capacity), 0);
     st_field_u64(view, "unread_bytes_a_to_b", st_ring_bytes(ab), ST_FIELD_BYTES);
     st_field_u64(view, "unread_bytes_b_to_a", st_ring_bytes(ba), ST_FIELD_BYTES);
-    st_field_u64(view, "a_send_blocked", ab->producers_sleeping, 0);
-    st_field_u64(view, "a_recv_blocked", ba->consumers_sleeping, 0);
-    st_field_u64(view, "b_send_blocked", ba->producers_sleeping, 0);
-    st_field_u64(view, "b_recv_blocked", ab->consumers_sleeping, 0);
+    st_field_waiters(view, "a_send_blocked", ab->producers_sleeping, ST_OP_SEND);
+    st_field_waiters(view, "a_recv_blocked", ba->consumers_sleeping, ST_OP_RECV);
+    st_field_waiters(view, "b_send_blocked", ba->producers_sleeping, ST_OP_SEND);
+    st_field_waiters(view, "b_recv_blocked", ab->consumers_sleeping, ST_OP_RECV);
     st_field_u64(view, "send_timeouts", ab->put_timeouts + ba->put_timeouts, ST_FIELD_COUNTER);
     st_field_u64(view, "recv_timeouts", ab->get_timeouts + ba->get_timeouts, ST_FIELD_COUNTER);
     st_field_u64(view, "owner_died",

@@ -275,8 +275,12 @@ static void worker_process_name(const st_pool *pool, uint32_t n, char out[ST_PRO
 {
     char suffix[24];
     int suffix_len = snprintf(suffix, sizeof suffix, "-worker-%u", n);
-    int room = ST_PROCESS_NAME_MAX - suffix_len;
-    snprintf(out, ST_PROCESS_NAME_MAX + 1, "%.*s%s", room, pool_name(pool), suffix);
+    char shortened[ST_PROCESS_NAME_MAX + 1];
+    /* Shortened at a character boundary, so the name stays valid UTF-8. */
+    st_text_sanitize(pool_name(pool), (size_t)-1, shortened, (size_t)(ST_PROCESS_NAME_MAX - suffix_len + 1), 0);
+    size_t length = strlen(shortened);
+    memcpy(out, shortened, length);
+    memcpy(out + length, suffix, (size_t)suffix_len + 1);   /* fits: shortened left room for it */
 }
 
 /* Under the mutex: the next queued task, marked RUNNING by the caller;

@@ -102,10 +102,14 @@ static st_process_slot *find_slot_locked(st_table *table, uint64_t start_ticks)
     return NULL;
 }
 
-static void copy_text(char *dst, size_t size, const char *src)
+/* A name (src_len bytes at most) into a slot field: valid UTF-8, cut at a
+ * character boundary. */
+static void copy_text(char *dst, size_t size, const char *src, size_t src_len)
 {
-    size_t len = strnlen(src, size - 1);
-    memcpy(dst, src, len);
+    char text[ST_PROCESS_NAME_MAX + 1];
+    st_text_sanitize(src, src_len, text, size < sizeof text ? size : sizeof text, 0);
+    size_t len = strlen(text);
+    memcpy(dst, text, len);
     memset(dst + len, 0, size - len);
 }
 
@@ -132,13 +136,15 @@ static st_result register_locked(st_table *table, const char *name, const char *
         slot->blocked_since_ns = 0;
         char command[ST_PROCESS_NAME_MAX + 1];
         st_proc_self_command(command, sizeof command);
-        copy_text(slot->name, sizeof slot->name, command);
-        copy_text(slot->role, sizeof slot->role, "");
+        /* The kernel cuts a command name to 15 bytes, maybe mid-character. */
+        size_t command_len = strlen(command);
+        copy_text(slot->name, sizeof slot->name, command, command_len >= 15 ? command_len : SIZE_MAX);
+        copy_text(slot->role, sizeof slot->role, "", SIZE_MAX);
     }
     if (name)
-        copy_text(slot->name, sizeof slot->name, name);
+        copy_text(slot->name, sizeof slot->name, name, SIZE_MAX);
     if (role)
-        copy_text(slot->role, sizeof slot->role, role);
+        copy_text(slot->role, sizeof slot->role, role, SIZE_MAX);
     if (fresh)
         __atomic_store_n(&slot->status, ST_SLOT_LIVE, __ATOMIC_RELEASE);
     *out = slot;

@@ -335,9 +335,9 @@ void st_queue_describe(const void *raw, const st_clock_calibration *clock, st_ob
     st_field_u64(view, "gets", r->head, ST_FIELD_COUNTER);
     st_field_u64(view, "put_bytes", r->put_bytes, ST_FIELD_COUNTER | ST_FIELD_BYTES);
     st_field_u64(view, "get_bytes", r->get_bytes, ST_FIELD_COUNTER | ST_FIELD_BYTES);
-    st_field_u64(view, "producers_blocked", r->producers_sleeping, 0);
-    st_field_u64(view, "consumers_blocked", r->consumers_sleeping, 0);
-    st_field_u64(view, "joiners_blocked", b->joiners, 0);
+    st_field_waiters(view, "producers_blocked", r->producers_sleeping, ST_OP_PUT);
+    st_field_waiters(view, "consumers_blocked", r->consumers_sleeping, ST_OP_GET);
+    st_field_waiters(view, "joiners_blocked", b->joiners, ST_OP_JOIN);
     st_field_u64(view, "put_timeouts", r->put_timeouts, ST_FIELD_COUNTER);
     st_field_u64(view, "get_timeouts", r->get_timeouts, ST_FIELD_COUNTER);
     st_field_u64(view, "unfinished_tasks", r->tail > b->tasks_done ? r->tail - b->tasks_done : 0, 0);

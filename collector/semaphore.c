@@ -356,7 +356,7 @@ static void describe(const st_semaphore_body *b, st_object_view *view, bool boun
     st_field_u64(view, "initial", b->initial, 0);
     st_field_u64(view, "in_use", value < b->initial ? b->initial - value : 0, 0);
     st_field_u64(view, "peak_in_use", b->peak_in_use, 0);
-    st_field_u64(view, "waiters", b->waiters, 0);
+    st_field_waiters(view, "waiters", b->waiters, ST_OP_ACQUIRE);
     st_field_u64(view, "acquisitions", acquisitions, ST_FIELD_COUNTER);
     st_field_u64(view, "contentions", b->contentions, ST_FIELD_COUNTER);
     st_field_u64(view, "wait_ns_total", b->wait_ns_total, ST_FIELD_COUNTER | ST_FIELD_DURATION);

@@ -6,8 +6,12 @@
  * release store. Everyone else attaches and waits, a bounded time, for the
  * magic. Whoever attaches (read-write or read-only) validates the header
  * against what this build expects before trusting any offset in it.
+ * A read-only attach (the viewer side) maps nothing: it reads the header and
+ * a private copy of the table with pread (table_image.c), so a segment
+ * truncated under it is an error, never a SIGBUS.
  */
 #include "internal.h"
+#include "table_image.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -181,7 +185,35 @@ static st_result create_table(st_table *t, int fd, uint32_t processes, uint32_t 
     return ST_OK;
 }
 
-/* Wait (bounded) until the creator published the magic, then map it all. */
+/* A read-only handle's table: a private copy, read with pread. */
+static st_result copy_privately(st_table *t, int fd, uint64_t total)
+{
+    void *base = malloc(total);
+    if (!base)
+        return st_fail(ST_ENOMEM, "session '%s': out of memory copying its %llu bytes", t->session,
+                       (unsigned long long)total);
+    st_result r = st_pread_exact(fd, base, total, 0, t->session);
+    if (r != ST_OK) {
+        free(base);
+        return r;
+    }
+    t->base = base;
+    t->size = total;
+    return ST_OK;
+}
+
+static st_result map_shared(st_table *t, int fd, uint64_t total)
+{
+    void *base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED)
+        return errno_result(errno, "mapping", t->session);
+    t->base = base;
+    t->size = total;
+    return ST_OK;
+}
+
+/* Wait (bounded) until the creator published the magic, then map it all
+ * (read-only: copy it all). */
 static st_result attach_table(st_table *t, int fd, int timeout_ms, bool readonly)
 {
     uint64_t deadline = st_monotonic_ns() + (uint64_t)timeout_ms * 1000000ull;
@@ -190,26 +222,23 @@ static st_result attach_table(st_table *t, int fd, int timeout_ms, bool readonly
         if (fstat(fd, &st) < 0)
             return errno_result(errno, "inspecting", t->session);
         if ((uint64_t)st.st_size >= ST_HEADER_SIZE) {
-            void *head = mmap(NULL, ST_HEADER_SIZE, PROT_READ, MAP_SHARED, fd, 0);
-            if (head == MAP_FAILED)
-                return errno_result(errno, "mapping", t->session);
-            const st_table_header *h = head;
-            uint64_t magic = __atomic_load_n(&h->magic, __ATOMIC_ACQUIRE);
-            if (magic == ST_TABLE_MAGIC || st_monotonic_ns() >= deadline) {
-                st_result r = st_header_validate(h, (uint64_t)st.st_size, t->session);
+            st_table_header head;
+            st_result r = st_pread_exact(fd, &head, sizeof head, 0, t->session);
+            if (r != ST_OK && (r != ST_ETRUNCATED || st_monotonic_ns() >= deadline))
+                return r;   /* a segment shrinking under us is retried until the deadline */
+            uint64_t magic = __atomic_load_n(&head.magic, __ATOMIC_ACQUIRE);
+            if (r == ST_OK && (magic == ST_TABLE_MAGIC || st_monotonic_ns() >= deadline)) {
+                r = st_header_validate(&head, (uint64_t)st.st_size, t->session);
                 if (r == ST_EFOREIGN && magic == 0)
                     r = st_fail(ST_ENOTREADY, "session '%s' was never initialised (its creator may have died "
                                 "while creating it). Remove it with: synctop --remove %s", t->session, t->session);
-                uint64_t total = h->total_size;
-                munmap(head, ST_HEADER_SIZE);
                 if (r != ST_OK)
                     return r;
-                int prot = readonly ? PROT_READ : PROT_READ | PROT_WRITE;
-                void *base = mmap(NULL, total, prot, MAP_SHARED, fd, 0);
-                if (base == MAP_FAILED)
-                    return errno_result(errno, "mapping", t->session);
-                t->base = base;
-                t->size = total;
+                uint64_t total = head.total_size;
+                r = readonly ? copy_privately(t, fd, total) : map_shared(t, fd, total);
+                if (r != ST_OK)
+                    return r;
+                void *base = t->base;
                 /* Validate again on the full mapping, against the segment's size
                  * now: the header or the size may have changed meanwhile. */
                 uint64_t size_now = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
@@ -219,7 +248,6 @@ static st_result attach_table(st_table *t, int fd, int timeout_ms, bool readonly
                 bind_handle(t);
                 return ST_OK;
             }
-            munmap(head, ST_HEADER_SIZE);
         } else if (st_monotonic_ns() >= deadline) {
             if (st.st_size == 0)
                 return st_fail(ST_ENOTREADY, "session '%s' exists but is empty (its creator may have died while "
@@ -359,7 +387,9 @@ void st_table_close(st_table *table)
 {
     if (!table)
         return;
-    if (table->base)
+    if (table->base && table->readonly)
+        free(table->base);
+    else if (table->base)
         munmap(table->base, table->size);
     if (table->fd >= 0)
         close(table->fd);

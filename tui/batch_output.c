@@ -137,8 +137,9 @@ static void print_header(const st_model *model, FILE *out)
                         ? system->mem_total_bytes - system->mem_available_bytes
                         : 0;
     char used_text[FORMAT_BUFFER_BYTES], total_text[FORMAT_BUFFER_BYTES], up_text[FORMAT_BUFFER_BYTES];
+    char session[4 * ST_SESSION_NAME_MAX];
     fprintf(out, "session %s  %s  cpus %u  cpu %.1f%%  mem %s/%s  load %.2f %.2f %.2f  up %s\n",
-            st_model_session(model), when, (unsigned)system->cpus,
+            format_text(st_model_session(model), session, sizeof session), when, (unsigned)system->cpus,
             isfinite(system->cpu_percent) ? system->cpu_percent : 0.0,
             format_bytes(used, used_text), format_bytes(system->mem_total_bytes, total_text),
             system->load[0], system->load[1], system->load[2],
@@ -158,10 +159,10 @@ static void process_cell(const void *context, size_t row, size_t column, char *c
         snprintf(cell, CELL_BYTES, "%ld", (long)process->pid);
         break;
     case P_NAME:
-        snprintf(cell, CELL_BYTES, "%s", process->name[0] ? process->name : "-");
+        format_text(process->name[0] ? process->name : "-", cell, CELL_BYTES);
         break;
     case P_ROLE:
-        snprintf(cell, CELL_BYTES, "%s", process->role[0] ? process->role : "-");
+        format_text(process->role[0] ? process->role : "-", cell, CELL_BYTES);
         break;
     case P_STATE:
         /* '*': the pid is gone or now belongs to another process. */
@@ -178,9 +179,13 @@ static void process_cell(const void *context, size_t row, size_t column, char *c
         snprintf(cell, CELL_BYTES, "%s", process->sampled ? format_bytes(process->rss_bytes, unit) : "-");
         break;
     case P_BLOCKED_ON:
-        if (process->blocked)
-            snprintf(cell, CELL_BYTES, "%s %s for %s", st_operation_name(process->blocked_op),
-                     process->blocked_object_name, format_duration_ns(process->blocked_for_ns, unit));
+        if (process->blocked) {
+            char name[CELL_BYTES / 2];
+            int length = snprintf(cell, CELL_BYTES, "%s %s for %s", st_operation_name(process->blocked_op),
+                                  format_text(process->blocked_object_name, name, sizeof name),
+                                  format_duration_ns(process->blocked_for_ns, unit));
+            (void)length;   /* the short parts above always fit */
+        }
         else
             snprintf(cell, CELL_BYTES, "-");
         break;
@@ -277,8 +282,7 @@ static void field_value_text(const st_field *field, char *cell)
             snprintf(cell, CELL_BYTES, "-");
         return;
     case ST_VALUE_TEXT:
-        snprintf(cell, CELL_BYTES, "%s",
-                 field->value.text && field->value.text[0] ? field->value.text : "-");
+        format_text(field->value.text && field->value.text[0] ? field->value.text : "-", cell, CELL_BYTES);
         return;
     case ST_VALUE_PID:
         if (field->value.i64 != 0)
@@ -314,7 +318,7 @@ static void object_cell(const void *context_pointer, size_t row, size_t column, 
     const st_field *field;
     switch (what->what) {
     case O_NAME:
-        snprintf(cell, CELL_BYTES, "%s", object->name);
+        format_text(object->name, cell, CELL_BYTES);
         return;
     case O_CREATOR:
         snprintf(cell, CELL_BYTES, "%ld", (long)object->creator_pid);

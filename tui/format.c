@@ -1,4 +1,4 @@
-/* format.c - numbers in human units (see format.h).
+/* format.c - numbers in human units and printable names (see format.h).
  *
  * The rule throughout: about three significant digits, the unit glued to
  * the number, no locale (a decimal point is always '.'), so columns line up
@@ -10,6 +10,14 @@
 
 #include <math.h>   /* isfinite: a compiler builtin, no libm */
 #include <stdio.h>
+#include <synctop/text.h>
+
+char *format_text(const char *text, char *buffer, size_t size)
+{
+    if (st_text_sanitize(text, (size_t)-1, buffer, size, ST_TEXT_CARET_CONTROLS) != ST_OK && size > 0)
+        buffer[0] = '\0';
+    return buffer;
+}
 
 /* |value|, without needing libm. */
 static double magnitude_of(double value)

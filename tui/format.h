@@ -1,5 +1,5 @@
-/* format.h - numbers in human units, for text output (--batch, --list,
- * and later the dashboard).
+/* format.h - numbers in human units and names made printable, for text
+ * output (--batch, --list, and later the dashboard).
  *
  * Every function writes a NUL-terminated string into a caller's buffer of
  * FORMAT_BUFFER_BYTES and returns it, so calls can be used inline in
@@ -9,6 +9,7 @@
 #ifndef SYNCTOP_TUI_FORMAT_H
 #define SYNCTOP_TUI_FORMAT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define FORMAT_BUFFER_BYTES 32
@@ -25,5 +26,12 @@ char *format_rate(double per_second, char *buffer);
 
 /* Seconds of uptime: "5m", "3h07m", "12d04h". */
 char *format_uptime(double seconds, char *buffer);
+
+/* Text from a table (a name, a role, a text field, a session) as a
+ * terminal or a log may show it: valid UTF-8, cut at a character boundary
+ * to fit size bytes, control characters in caret notation ("^[" for ESC),
+ * as the dashboard shows them. Every plain-text output prints names
+ * through this (st_text_sanitize()). Returns buffer. */
+char *format_text(const char *text, char *buffer, size_t size);
 
 #endif

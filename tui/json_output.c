@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include <synctop/process.h>
+#include <synctop/text.h>
 
 static json_object *json_number(double value)
 {
@@ -47,9 +48,15 @@ static json_object *json_number(double value)
     return json_object_new_double_s(value, text);
 }
 
+/* Every string goes out as valid UTF-8 (st_text_sanitize); json-c escapes
+ * control characters as RFC 8259 asks ("\u001b"). */
 static json_object *json_text(const char *text)
 {
-    return text != NULL ? json_object_new_string(text) : NULL;
+    if (text == NULL)
+        return NULL;
+    char valid[4 * ST_OBJECT_TEXT_BYTES];
+    st_text_sanitize(text, (size_t)-1, valid, sizeof valid, 0);
+    return json_object_new_string(valid);
 }
 
 static json_object *system_to_json(const st_system_view *system)

@@ -78,16 +78,19 @@ int session_list_command(void)
         puts("no sessions");
         return 0;
     }
+    /* A session's name is a /dev/shm file name: any bytes but '/'. */
     int name_width = 0;
     for (size_t i = 0; i < count; i++) {
-        int length = (int)strlen(sessions[i].name);
+        char name[4 * ST_SESSION_NAME_MAX];
+        int length = (int)strlen(format_text(sessions[i].name, name, sizeof name));
         if (length > name_width)
             name_width = length;
     }
     for (size_t i = 0; i < count; i++) {
         const st_session_info *session = &sessions[i];
-        char size_text[FORMAT_BUFFER_BYTES];
-        printf("%-*s %8s  ", name_width, session->name, format_bytes(session->size_bytes, size_text));
+        char size_text[FORMAT_BUFFER_BYTES], name[4 * ST_SESSION_NAME_MAX];
+        printf("%-*s %8s  ", name_width, format_text(session->name, name, sizeof name),
+               format_bytes(session->size_bytes, size_text));
         if (session->valid)
             printf("%u live process%s  %u object%s\n", (unsigned)session->live_processes,
                    session->live_processes == 1 ? "" : "es", (unsigned)session->objects,

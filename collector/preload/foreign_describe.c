@@ -48,7 +48,7 @@ static bool is_python(const st_foreign_body *b)
 static void wait_fields(const st_foreign_body *b, st_object_view *view)
 {
     const st_foreign_part *p = &b->parts[0];
-    st_field_u64(view, "waiters", p->waiters, 0);
+    st_field_waiters(view, "waiters", p->waiters, ST_OP_NONE);
     st_field_u64(view, "acquisitions", p->acquisitions, ST_FIELD_COUNTER);
     st_field_u64(view, "contentions", p->contentions, ST_FIELD_COUNTER);
     st_field_u64(view, "wait_ns_total", p->wait_ns_total, ST_FIELD_COUNTER | ST_FIELD_DURATION);
@@ -143,7 +143,7 @@ void st_foreign_event_describe(const void *body, const st_clock_calibration *clo
     const st_foreign_body *b = body;
     const st_foreign_part *wait = &b->parts[1];
     st_field_u64(view, "is_set", st_foreign_value(b) > 0, 0);
-    st_field_u64(view, "waiters", wait->waiters, 0);
+    st_field_waiters(view, "waiters", wait->waiters, ST_OP_NONE);
     st_field_u64(view, "sets", b->sets, ST_FIELD_COUNTER);
     st_field_u64(view, "clears", b->clears, ST_FIELD_COUNTER);
     st_field_u64(view, "waits", wait->acquisitions, ST_FIELD_COUNTER);
@@ -161,7 +161,7 @@ void st_foreign_condition_describe(const void *body, const st_clock_calibration 
     (void)clock;
     const st_foreign_body *b = body;
     const st_foreign_part *p = &b->parts[0];
-    st_field_u64(view, "waiters", p->waiters, 0);
+    st_field_waiters(view, "waiters", p->waiters, ST_OP_NONE);
     st_field_u64(view, "notifies", p->releases, ST_FIELD_COUNTER);
     st_field_u64(view, "notify_alls", b->notify_alls, ST_FIELD_COUNTER);
     st_field_u64(view, "wakeups", p->acquisitions, ST_FIELD_COUNTER);
@@ -189,8 +189,8 @@ static void queue_fields(const st_foreign_body *b, st_object_view *view)
     st_field_u64(view, "high_water", b->peak_in_use, 0);
     st_field_u64(view, "puts", items->acquisitions, ST_FIELD_COUNTER);
     st_field_u64(view, "gets", items->releases, ST_FIELD_COUNTER);
-    st_field_u64(view, "producers_blocked", items->waiters, 0);
-    st_field_u64(view, "consumers_blocked", consumers, 0);
+    st_field_waiters(view, "producers_blocked", items->waiters, ST_OP_NONE);
+    st_field_waiters(view, "consumers_blocked", consumers, ST_OP_NONE);
     st_field_u64(view, "put_timeouts", items->timeouts, ST_FIELD_COUNTER);
     st_field_u64(view, "get_timeouts", getters->timeouts, ST_FIELD_COUNTER);
     st_field_u64(view, "put_wait_ns_total", items->wait_ns_total, ST_FIELD_COUNTER | ST_FIELD_DURATION);
@@ -210,8 +210,8 @@ static void simple_queue_fields(const st_foreign_body *b, st_object_view *view)
     st_field_u64(view, "capacity", 0, 0);
     st_field_u64(view, "puts", putters->acquisitions, ST_FIELD_COUNTER);
     st_field_u64(view, "gets", getters->releases, ST_FIELD_COUNTER);
-    st_field_u64(view, "producers_blocked", putters->waiters, 0);
-    st_field_u64(view, "consumers_blocked", getters->waiters + (getters->holder_pid > 0 ? 1u : 0u), 0);
+    st_field_waiters(view, "producers_blocked", putters->waiters, ST_OP_NONE);
+    st_field_waiters(view, "consumers_blocked", getters->waiters + (getters->holder_pid > 0 ? 1u : 0u), ST_OP_NONE);
     st_field_u64(view, "get_lock_contentions", getters->contentions, ST_FIELD_COUNTER);
     st_field_u64(view, "put_lock_contentions", putters->contentions, ST_FIELD_COUNTER);
 }

@@ -39,12 +39,17 @@ enum st_field_flags {
     ST_FIELD_COUNTER = 1u << 0,   /* grows monotonically: the model derives a rate */
     ST_FIELD_DURATION = 1u << 1,  /* nanoseconds */
     ST_FIELD_BYTES = 1u << 2,
+    /* Counts processes blocked on the object (in blocked_in). The model
+     * reconciles it with the processes whose slots say so: a waiter killed
+     * while it waited never takes itself off the count. */
+    ST_FIELD_WAITERS = 1u << 3,
 };
 
 typedef struct st_field {
     const char *name;         /* the JSON key, e.g. "acquisitions" (static) */
     st_value_kind kind;
     unsigned flags;
+    st_operation blocked_in;  /* ST_FIELD_WAITERS: the operation they wait in (ST_OP_NONE: any) */
     union {
         uint64_t u64;
         int64_t i64;

@@ -25,6 +25,7 @@
 #include "leaks.h"
 #include "dict.h"
 #include "model.h"
+#include "text.h"
 
 #pragma GCC visibility pop
 #endif
