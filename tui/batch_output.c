@@ -301,7 +301,9 @@ static void field_rate_text(const st_field *field, char *cell)
     if (!field->has_rate || !isfinite(field->rate_per_s)) {
         snprintf(cell, CELL_BYTES, "-");
     } else if ((field->flags & (ST_FIELD_DURATION | ST_FIELD_BYTES)) && field->rate_per_s >= 0) {
-        uint64_t per_second = (uint64_t)(field->rate_per_s + 0.5);
+        /* A rate from a corrupt counter may exceed what a uint64_t holds. */
+        uint64_t per_second = field->rate_per_s < 18446744073709549568.0 ? (uint64_t)(field->rate_per_s + 0.5)
+                                                                          : UINT64_MAX;
         snprintf(cell, CELL_BYTES, "%s/s",
                  (field->flags & ST_FIELD_DURATION) ? format_duration_ns(per_second, unit)
                                                     : format_bytes(per_second, unit));
