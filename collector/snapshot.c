@@ -144,22 +144,30 @@ static st_result take_processes(st_snapshot *snap)
     return ST_OK;
 }
 
+/* Object slots are copied a chunk at a time and described while the chunk
+ * is still in the cache. */
 static st_result take_objects(st_snapshot *snap, const st_clock_calibration *clock)
 {
-    const st_table_image *image = &snap->image;
+    st_table_image *image = &snap->image;
     uint32_t used = image->header.objects_used;
     /* Size the array once: views must not move while it fills, because a
      * text field points into its own view's text[]. */
     if (used > 0 && !grow((void **)&snap->objects, &snap->object_alloc, used, sizeof *snap->objects))
         return st_fail(ST_ENOMEM, "snapshot: out of memory");
-    for (uint32_t i = 0; i < used; i++) {
-        const st_object_slot *slot = &image->objects[i];
-        if (slot->header.status != ST_SLOT_LIVE)
-            continue;
-        if (take_object(slot, clock, i, &snap->objects[snap->object_count]))
-            snap->object_count++;
-        else
-            snap->corrupt_slots++;
+    for (uint32_t first = 0; first < used; first += ST_IMAGE_OBJECT_CHUNK) {
+        uint32_t count = used - first < ST_IMAGE_OBJECT_CHUNK ? used - first : ST_IMAGE_OBJECT_CHUNK;
+        st_result r = st_table_image_read_objects(image, first, count);
+        if (r != ST_OK)
+            return r;
+        for (uint32_t i = 0; i < count; i++) {
+            const st_object_slot *slot = &image->objects[i];
+            if (slot->header.status != ST_SLOT_LIVE)
+                continue;
+            if (take_object(slot, clock, first + i, &snap->objects[snap->object_count]))
+                snap->object_count++;
+            else
+                snap->corrupt_slots++;
+        }
     }
     for (size_t i = 0; i < snap->process_count; i++) {
         st_process_view *process = &snap->processes[i];

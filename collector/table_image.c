@@ -12,9 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static ssize_t read_fd(void *source, void *dst, size_t len, uint64_t offset)
+static ssize_t read_fd(int fd, void *dst, size_t len, uint64_t offset)
 {
-    int fd = *(const int *)source;
     size_t done = 0;
     while (done < len) {
         ssize_t n = pread(fd, (char *)dst + done, len - done, (off_t)(offset + done));
@@ -29,37 +28,33 @@ static ssize_t read_fd(void *source, void *dst, size_t len, uint64_t offset)
     return (ssize_t)done;
 }
 
-typedef struct buffer_source {
-    const unsigned char *data;
-    size_t size;
-} buffer_source;
-
-static ssize_t read_buffer(void *source, void *dst, size_t len, uint64_t offset)
+static ssize_t read_source(const st_image_source *source, void *dst, size_t len, uint64_t offset)
 {
-    const buffer_source *buffer = source;
-    if (offset >= buffer->size)
+    if (!source->data)
+        return read_fd(source->fd, dst, len, offset);
+    if (offset >= source->size)
         return 0;
-    size_t n = buffer->size - offset < len ? (size_t)(buffer->size - offset) : len;
-    memcpy(dst, buffer->data + offset, n);
+    size_t n = source->size - offset < len ? (size_t)(source->size - offset) : len;
+    memcpy(dst, source->data + offset, n);
     return (ssize_t)n;
 }
 
-static st_result read_exact(st_image_reader read, void *source, void *dst, size_t len, uint64_t offset,
-                            const char *session)
+static st_result read_exact(const st_image_source *source, void *dst, size_t len, uint64_t offset)
 {
-    ssize_t n = read(source, dst, len, offset);
+    ssize_t n = read_source(source, dst, len, offset);
     if (n < 0)
-        return st_fail(ST_ESYSTEM, "session '%s': cannot read the segment: %s", session, strerror(errno));
+        return st_fail(ST_ESYSTEM, "session '%s': cannot read the segment: %s", source->session, strerror(errno));
     if ((size_t)n < len)
         return st_fail(ST_ETRUNCATED, "session '%s': the segment shrank while it was read (%zu of %zu bytes "
                        "at offset %llu); its creator may be resizing or removing it. Try again",
-                       session, (size_t)n, len, (unsigned long long)offset);
+                       source->session, (size_t)n, len, (unsigned long long)offset);
     return ST_OK;
 }
 
 st_result st_pread_exact(int fd, void *dst, size_t len, uint64_t offset, const char *session)
 {
-    return read_exact(read_fd, &fd, dst, len, offset, session);
+    st_image_source source = { .fd = fd, .session = session };
+    return read_exact(&source, dst, len, offset);
 }
 
 static bool reserve(void **buffer, size_t *allocated, size_t bytes)
@@ -75,25 +70,23 @@ static bool reserve(void **buffer, size_t *allocated, size_t bytes)
 }
 
 /* Copy events [first, next) of the ring in at most two contiguous reads. */
-static st_result read_event_span(const st_table_image *image, st_event_entry *dst, st_image_reader read,
-                                 void *source, const char *session)
+static st_result read_event_span(const st_table_image *image, st_event_entry *dst)
 {
     uint32_t capacity = image->header.event_capacity;
     uint64_t count = image->event_next - image->event_first;
     uint64_t start = image->event_first % capacity;
     uint64_t first_part = capacity - start < count ? capacity - start : count;
-    st_result r = read_exact(read, source, dst, first_part * sizeof *dst,
-                             image->header.event_offset + start * sizeof *dst, session);
+    st_result r = read_exact(&image->source, dst, first_part * sizeof *dst,
+                             image->header.event_offset + start * sizeof *dst);
     if (r == ST_OK && count > first_part)
-        r = read_exact(read, source, dst + first_part, (count - first_part) * sizeof *dst,
-                       image->header.event_offset, session);
+        r = read_exact(&image->source, dst + first_part, (count - first_part) * sizeof *dst,
+                       image->header.event_offset);
     return r;
 }
 
 /* The latest events; an entry whose sequence changed between two copies
  * was being rewritten and is marked torn (sequence 0). */
-static st_result read_events(st_table_image *image, st_image_reader read, void *source, const char *session,
-                             uint32_t events_wanted)
+static st_result read_events(st_table_image *image, uint32_t events_wanted)
 {
     uint32_t capacity = image->header.event_capacity;
     uint64_t next = image->header.event_next;
@@ -107,51 +100,58 @@ static st_result read_events(st_table_image *image, st_image_reader read, void *
     if (!reserve((void **)&image->events, &image->event_bytes, 2 * count * sizeof *image->events))
         return st_fail(ST_ENOMEM, "snapshot: out of memory");
     st_event_entry *again = image->events + count;
-    st_result r = read_event_span(image, image->events, read, source, session);
+    st_result r = read_event_span(image, image->events);
     if (r == ST_OK)
-        r = read_event_span(image, again, read, source, session);
+        r = read_event_span(image, again);
     for (size_t i = 0; r == ST_OK && i < count; i++)
         if (image->events[i].sequence != again[i].sequence)
             image->events[i].sequence = 0;
     return r;
 }
 
-st_result st_table_image_read(st_table_image *image, st_image_reader read, void *source,
-                              uint64_t size, const char *session, uint32_t events_wanted)
+static st_result read_image(st_table_image *image, uint64_t size, uint32_t events_wanted)
 {
-    st_result r = read_exact(read, source, &image->header, sizeof image->header, 0, session);
+    st_result r = read_exact(&image->source, &image->header, sizeof image->header, 0);
     if (r != ST_OK)
         return r;
-    r = st_header_validate(&image->header, size, session);
+    r = st_header_validate(&image->header, size, image->source.session);
     if (r != ST_OK)
         return r;
     const st_table_header *h = &image->header;
     size_t process_bytes = (size_t)h->process_capacity * sizeof *image->processes;
-    size_t object_bytes = (size_t)h->objects_used * sizeof *image->objects;
     if (!reserve((void **)&image->processes, &image->process_bytes, process_bytes) ||
-        !reserve((void **)&image->objects, &image->object_bytes, object_bytes ? object_bytes : 1))
+        !reserve((void **)&image->objects, &image->object_bytes, ST_IMAGE_OBJECT_CHUNK * sizeof *image->objects))
         return st_fail(ST_ENOMEM, "snapshot: out of memory");
-    r = read_exact(read, source, image->processes, process_bytes, h->process_offset, session);
-    if (r == ST_OK && object_bytes)
-        r = read_exact(read, source, image->objects, object_bytes, h->object_offset, session);
+    r = read_exact(&image->source, image->processes, process_bytes, h->process_offset);
     if (r == ST_OK)
-        r = read_events(image, read, source, session, events_wanted);
+        r = read_events(image, events_wanted);
     return r;
 }
 
 st_result st_table_image_read_fd(st_table_image *image, int fd, const char *session, uint32_t events_wanted)
 {
+    image->source = (st_image_source){ .fd = fd, .session = session };
     struct stat st;
     if (fstat(fd, &st) < 0)
         return st_fail(ST_ESYSTEM, "session '%s': cannot inspect the segment: %s", session, strerror(errno));
-    return st_table_image_read(image, read_fd, &fd, (uint64_t)st.st_size, session, events_wanted);
+    return read_image(image, (uint64_t)st.st_size, events_wanted);
 }
 
 st_result st_table_image_read_buffer(st_table_image *image, const void *data, size_t size,
                                      const char *session, uint32_t events_wanted)
 {
-    buffer_source buffer = { data, size };
-    return st_table_image_read(image, read_buffer, &buffer, size, session, events_wanted);
+    image->source = (st_image_source){ .fd = -1, .data = data, .size = size, .session = session };
+    return read_image(image, size, events_wanted);
+}
+
+st_result st_table_image_read_objects(st_table_image *image, uint32_t first, uint32_t count)
+{
+    if (count > ST_IMAGE_OBJECT_CHUNK || first > image->header.objects_used ||
+        count > image->header.objects_used - first)
+        return st_fail(ST_EINVAL, "st_table_image_read_objects: slots %u..%u are not in the table's %u",
+                       first, first + count, image->header.objects_used);
+    return read_exact(&image->source, image->objects, (size_t)count * sizeof *image->objects,
+                      image->header.object_offset + (uint64_t)first * sizeof *image->objects);
 }
 
 void st_table_image_free(st_table_image *image)

@@ -12,10 +12,23 @@
 #include <sys/types.h>
 #include "internal.h"
 
+/* Object slots are copied this many at a time (st_table_image_read_objects):
+ * a chunk stays in the CPU's cache while it is described. */
+#define ST_IMAGE_OBJECT_CHUNK 64u
+
+/* Where an image is read from: a descriptor, or a buffer when data is set. */
+typedef struct st_image_source {
+    int fd;
+    const unsigned char *data;
+    size_t size;
+    const char *session;          /* for error messages */
+} st_image_source;
+
 typedef struct st_table_image {
     st_table_header header;       /* validated against the segment's size */
+    st_image_source source;       /* what the last st_table_image_read* read */
     st_process_slot *processes;   /* header.process_capacity slots */
-    st_object_slot *objects;      /* the header.objects_used slots ever allocated */
+    st_object_slot *objects;      /* room for ST_IMAGE_OBJECT_CHUNK slots */
     st_event_entry *events;       /* events [event_first, event_next): entry n at n - event_first;
                                    * a sequence of 0 marks one torn while copying */
     uint64_t event_first;
@@ -23,19 +36,17 @@ typedef struct st_table_image {
     size_t process_bytes, object_bytes, event_bytes;   /* allocated */
 } st_table_image;
 
-/* Reads up to len bytes at offset into dst, like pread: the count read
- * (short at the end of the data), or -1. */
-typedef ssize_t (*st_image_reader)(void *source, void *dst, size_t len, uint64_t offset);
-
-/* Copy the header, the process slots, the used object slots and the latest
- * events (at most events_wanted) of a table into image, reusing its
- * buffers. ST_ETRUNCATED when the data ends early. */
-st_result st_table_image_read(st_table_image *image, st_image_reader read, void *source,
-                              uint64_t size, const char *session, uint32_t events_wanted);
-/* The same from a descriptor (its size from fstat) or a byte buffer. */
+/* Copy the header, the process slots and the latest events (at most
+ * events_wanted) of a table into image, reusing its buffers, from a
+ * descriptor (its size from fstat) or a byte buffer (kept, not copied, until
+ * the next read). ST_ETRUNCATED when the data ends early. */
 st_result st_table_image_read_fd(st_table_image *image, int fd, const char *session, uint32_t events_wanted);
 st_result st_table_image_read_buffer(st_table_image *image, const void *data, size_t size,
                                      const char *session, uint32_t events_wanted);
+/* Copy object slots [first, first + count) (count <= ST_IMAGE_OBJECT_CHUNK,
+ * first + count <= header.objects_used) into image->objects, from the same
+ * source. */
+st_result st_table_image_read_objects(st_table_image *image, uint32_t first, uint32_t count);
 void st_table_image_free(st_table_image *image);
 
 /* Read exactly len bytes at offset from fd: ST_OK, ST_ETRUNCATED on a short
