@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,8 +262,8 @@ typedef struct mutator_arg {
     unsigned seed;
 } mutator_arg;
 
-/* Write seeded random bytes anywhere after the header, until told to stop
- * (or 60 s pass). */
+/* Write seeded random bytes into a live table, until told to stop (or 60 s
+ * pass). */
 static int mutate_in_loop(void *p)
 {
     const mutator_arg *arg = p;
@@ -281,8 +282,31 @@ static int mutate_in_loop(void *p)
     if (write(arg->ready_fd, "r", 1) != 1)
         return 4;
     double deadline = test_now() + 60.0;
+    const st_table_header *header = (const st_table_header *)base;
+    uint64_t processes = header->process_offset, objects = header->object_offset, events = header->event_offset;
+    uint32_t process_slots = header->process_capacity, object_slots = header->objects_used;
+    size_t event_bytes = (size_t)header->event_capacity * ST_EVENT_ENTRY_SIZE;
+    const size_t name_at = offsetof(st_process_slot, name);
+    const size_t name_bytes = offsetof(st_process_slot, state) - name_at;   /* name and role */
+    const size_t object_name_at = offsetof(st_object_header, name);
     for (unsigned long i = 0;; i++) {
-        size_t at = ST_HEADER_SIZE + (size_t)rand_r(&seed) % (size - ST_HEADER_SIZE);
+        /* Process names and roles, object names and bodies, the event ring:
+         * everything but the words that make a slot live and typed, so the
+         * damage reaches the outputs instead of hiding the slots. */
+        size_t at;
+        switch (rand_r(&seed) % 3) {
+        case 0:
+            at = events + (size_t)rand_r(&seed) % event_bytes;
+            break;
+        case 1:
+            at = processes + (size_t)(rand_r(&seed) % process_slots) * ST_PROCESS_SLOT_SIZE + name_at +
+                 (size_t)rand_r(&seed) % name_bytes;
+            break;
+        default:
+            at = objects + (size_t)(rand_r(&seed) % object_slots) * ST_OBJECT_SLOT_SIZE + object_name_at +
+                 (size_t)rand_r(&seed) % (ST_OBJECT_SLOT_SIZE - object_name_at);
+            break;
+        }
         base[at] = (uint8_t)rand_r(&seed);
         if ((i & 1023) == 0) {
             struct timeval now = { 0, 0 };
@@ -614,7 +638,7 @@ static void test_blocked_time_is_never_zero(void **state)
     pthread_t marker;
     assert_int_equal(pthread_create(&marker, NULL, mark_blocked_in_loop, &arg), 0);
     unsigned zero = 0, seen = 0;
-    for (int i = 0; i < 300; i++) {
+    for (int i = 0; i < 3000; i++) {
         assert_int_equal(st_model_refresh(model, reader), ST_OK);
         const st_process_view *self = find_process(model, getpid());
         if (!self || !self->blocked)
