@@ -205,6 +205,7 @@ static void test_truncated_and_restored_while_reading(void **state)
     st_table *writer = open_small(session);
     st_lock *lock = NULL;
     assert_int_equal(st_lock_open(writer, "truncated", &lock), ST_OK);
+    st_lock_close(lock);
     st_table_close(writer);   /* nothing here touches a shared mapping from now on */
     st_table *reader = attach(session);
     st_model *model = new_model();
@@ -391,6 +392,8 @@ static void test_random_bytes_while_reading(void **state)
     close(ready[1]);
     st_model_free(model);
     st_table_close(reader);
+    st_queue_close(queue);
+    st_lock_close(lock);
     st_table_close(writer);
 }
 
@@ -540,6 +543,9 @@ static void test_names_leave_as_valid_utf8(void **state)
     test_kill(child);
     close(ready[0]);
     close(ready[1]);
+    st_lock_close(invalid);
+    st_lock_close(control);
+    st_lock_close(cut);
     st_table_close(writer);
 }
 
@@ -605,6 +611,8 @@ static void test_killed_waiter_is_not_counted(void **state)
     assert_int_equal(st_lock_release(arg.lock), ST_OK);
     st_model_free(model);
     st_table_close(reader);
+    st_queue_close(arg.queue);
+    st_lock_close(arg.lock);
     st_table_close(writer);
 }
 
@@ -655,6 +663,7 @@ static void test_blocked_time_is_never_zero(void **state)
         fail_msg("%u of %u snapshots showed a blocked process blocked for 0 ns", zero, seen);
     st_model_free(model);
     st_table_close(reader);
+    st_lock_close(lock);
     st_table_close(writer);
 }
 
