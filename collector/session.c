@@ -182,7 +182,8 @@ static uint32_t count_live_slots(const st_process_slot *slots, uint32_t capacity
 
 /* The live processes registered in a table that failed validation (why:
  * its detail message), read where this build puts the process slots.
- * ST_ECORRUPT when they cannot be located: then nobody can tell. */
+ * ST_ECORRUPT when they cannot be located: then nobody can tell. Read with
+ * pread, not a mapping: whoever owns the file may truncate it meanwhile. */
 static st_result live_processes_unvalidated(const char *session, const char *shm_name, const char *why,
                                             uint32_t *live)
 {
@@ -192,25 +193,30 @@ static st_result live_processes_unvalidated(const char *session, const char *shm
         return errno == ENOENT ? st_fail(ST_ENOENT, "no session '%s' exists", session)
                                : st_fail(ST_ESYSTEM, "opening session '%s': %s", session, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < ST_HEADER_SIZE) {
+    st_table_header header;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < ST_HEADER_SIZE ||
+        pread(fd, &header, sizeof header, 0) != (ssize_t)sizeof header) {
         close(fd);
         return ST_OK;   /* no complete header: nobody ever attached, so nobody registered */
     }
-    size_t size = (size_t)st.st_size;
-    const uint8_t *base = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
-    close(fd);
-    if (base == MAP_FAILED)
-        return st_fail(ST_ESYSTEM, "mapping session '%s': %s", session, strerror(errno));
-    st_table_header header;
-    memcpy(&header, base, sizeof header);
     st_result r = ST_OK;
-    if (process_slots_locatable(&header, size))
-        *live = count_live_slots((const st_process_slot *)(base + ST_HEADER_SIZE), header.process_capacity);
-    else if (!never_initialised(&header))
+    if (process_slots_locatable(&header, (uint64_t)st.st_size)) {
+        size_t bytes = (size_t)header.process_capacity * ST_PROCESS_SLOT_SIZE;
+        st_process_slot *slots = malloc(bytes);
+        if (!slots)
+            r = st_fail(ST_ENOMEM, "out of memory reading session '%s'", session);
+        else if (pread(fd, slots, bytes, ST_HEADER_SIZE) == (ssize_t)bytes)
+            *live = count_live_slots(slots, header.process_capacity);
+        else
+            r = st_fail(ST_ECORRUPT, "session '%s': its process slots cannot be read (%s); check with: "
+                        "fuser -v /dev/shm%s, then remove it with --force", session, why, shm_name);
+        free(slots);
+    } else if (!never_initialised(&header)) {
         r = st_fail(ST_ECORRUPT, "session '%s': its header is corrupt (%s), so synctop cannot tell whether "
                     "processes still use it; check with: fuser -v /dev/shm%s (or lsof), stop them, then "
                     "remove it with --force", session, why, shm_name);
-    munmap((void *)base, size);
+    }
+    close(fd);
     return r;
 }
 
