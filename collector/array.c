@@ -680,6 +680,12 @@ static void summary_field(st_object_view *view, const char *name, st_value_type 
     }
 }
 
+unsigned st_array_data_segments(const st_table *table, uint32_t index, const void *raw, st_segment_names names)
+{
+    const array_body *body = raw;
+    return body->segment_stamp != 0 && st_segment_name(table, "array", index, body->segment_stamp, names[0]) == ST_OK;
+}
+
 void st_array_describe(const void *raw, const st_clock_calibration *clock, st_object_view *view)
 {
     const array_body *b = raw;

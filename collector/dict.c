@@ -453,6 +453,12 @@ st_result st_dict_items(st_dict *dict, st_dict_item *items, size_t max, size_t *
 
 /* ---- the viewer's side ---- */
 
+unsigned st_dict_data_segments(const st_table *table, uint32_t index, const void *raw, st_segment_names names)
+{
+    const dict_body *body = raw;
+    return body->segment_stamp != 0 && st_segment_name(table, "dict", index, body->segment_stamp, names[0]) == ST_OK;
+}
+
 void st_dict_describe(const void *raw, const st_clock_calibration *clock, st_object_view *view)
 {
     const dict_body *b = raw;

@@ -119,6 +119,20 @@ void st_registry_recover(st_table *table);
 /* Validate a header against this build and a segment size (table.c). */
 st_result st_header_validate(const st_table_header *h, uint64_t segment_size, const char *session);
 
+/* ---- ownership (ownership.c) ---- */
+struct stat;
+/* The uid that owns and names our segments: the effective uid. */
+uid_t st_owner_uid(void);
+/* Whether st describes a regular file owned by st_owner_uid() with no group
+ * or other permission bit. */
+bool st_stat_is_ours(const struct stat *st);
+/* ST_OK when fd is such a file, else ST_EUNSAFE saying what was found
+ * ("what" names it: "session 'x'", "segment /synctop-..."). */
+st_result st_check_ours(int fd, const char *what);
+/* The same for a /dev/shm entry (with or without its '/'), without
+ * following a symbolic link; fills *out (may be NULL) when ours. */
+bool st_shm_entry_is_ours(const char *entry, struct stat *out);
+
 /* Initialise a robust, process-shared, error-checking mutex in place. */
 int st_robust_mutex_init(pthread_mutex_t *mutex);
 
@@ -130,6 +144,13 @@ typedef void (*st_body_init_fn)(void *body, const void *params);
  * Validates the name. Returns its slot index. */
 st_result st_object_open(st_table *table, st_object_type type, const char *name,
                          st_body_init_fn init, const void *params, uint32_t *index_out);
+/* The same for an init that can fail (creating a data segment): init sets
+ * *init_result; when that is not ST_OK the new slot is given back, nothing
+ * is left under the name, and the call returns *init_result (so the next
+ * open of the name simply tries again). */
+st_result st_object_open_reporting(st_table *table, st_object_type type, const char *name,
+                                   st_body_init_fn init, const void *params, const st_result *init_result,
+                                   uint32_t *index_out);
 
 static inline st_object_slot *st_object_slot_at(st_table *table, uint32_t index)
 {

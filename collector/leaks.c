@@ -5,11 +5,18 @@
  * - the status tables: every region slot records its creator (pid and start
  *   time) and its attached processes, so "creator dead, never unlinked" is
  *   read from the slot (shm.c's st_shm_status_of);
- * - /dev/shm and /proc: a data segment is named after its session
- *   (segment.h), so a segment whose session table is gone, or whose table
- *   lists no live process, belongs to nobody; and /proc/PID/maps tells
- *   whether any live process still maps a segment, whatever the tables say
- *   (a child that inherited a mapping through fork() is in no table).
+ * - /dev/shm and /proc: a data segment is named after its session and
+ *   object slot (segment.h), so a segment whose session table is gone, or
+ *   (in a session with no live process) whose object slot no longer records
+ *   it, belongs to nobody; and /proc/PID/maps tells whether any live
+ *   process still maps a segment, whatever the tables say (a child that
+ *   inherited a mapping through fork() is in no table). A segment a table
+ *   still records is data, not garbage, even when nobody runs: a queue's
+ *   messages wait in it for the next get.
+ *
+ * Only what is provably synctop's is ever a candidate: a name exactly of
+ * st_segment_name's form, a regular file (never a directory, never through
+ * a symbolic link) owned by us with mode 0600.
  *
  * "Provably leaked" means: the evidence says nobody owns it, and no live
  * process is attached to it or maps it. Collection re-checks each item just
@@ -25,6 +32,7 @@
  * was registered already (a test process calling this).
  */
 #include "internal.h"
+#include "object_types.h"
 #include "segment.h"
 #include "shm_internal.h"
 
@@ -72,7 +80,7 @@ static bool grow(void **items, size_t *alloc, size_t want, size_t size)
 
 static void our_prefix(char *out, size_t size)
 {
-    snprintf(out, size, "synctop-%u-", (unsigned)getuid());
+    snprintf(out, size, "synctop-%u-", (unsigned)st_owner_uid());   /* see ownership.c */
 }
 
 /* ---- who maps what (/proc/PID/maps) ---- */
@@ -259,26 +267,43 @@ static st_result scan_regions(const char *session, const mapping_list *mappings,
     return ST_OK;
 }
 
-/* The kind word of a segment name: "synctop-<uid>-<s>.<kind>.<...>". */
-static void kind_of(const char *name, char *out, size_t size)
+/* Whether the session's table records segment for the object slot its
+ * name gives (a table we cannot read records everything: prove nothing). */
+static bool recorded_in_table(const st_segment_name_parts *parts, const char *segment)
 {
-    const char *dot = strchr(name, '.');
-    out[0] = '\0';
-    if (!dot)
-        return;
-    size_t len = strcspn(dot + 1, ".");
-    if (len >= size)
-        len = size - 1;
-    memcpy(out, dot + 1, len);
-    out[len] = '\0';
+    st_table *table = NULL;
+    if (st_table_attach_readonly(parts->session, &table) != ST_OK)
+        return true;
+    st_segment_names names;
+    unsigned count = st_object_data_segments(table, parts->index, names);
+    bool recorded = false;
+    for (unsigned i = 0; i < count && !recorded; i++)
+        recorded = strcmp(names[i], segment) == 0;
+    st_table_close(table);
+    return recorded;
+}
+
+/* Whether segment (our name, "/synctop-...") is an orphan now, given its
+ * session's state; writes why into reason. */
+static bool orphan_now(const char *segment, const st_segment_name_parts *parts, session_state state,
+                       char *reason, size_t size)
+{
+    if (!st_shm_entry_is_ours(segment, NULL))
+        return false;   /* not a regular file of ours with mode 0600: never touched */
+    if (state == SESSION_GONE) {
+        snprintf(reason, size, "its session '%s' no longer exists", parts->session);
+        return true;
+    }
+    if (state != SESSION_NO_PROCESS || recorded_in_table(parts, segment))
+        return false;
+    snprintf(reason, size, "no live process is left in session '%s' and no object in it refers to it",
+             parts->session);
+    return true;
 }
 
 /* Rule 2: data segments of dead sessions (filter: one session or NULL). */
 static st_result scan_orphans(const char *filter, const mapping_list *mappings, leak_list *list)
 {
-    char prefix[48];
-    our_prefix(prefix, sizeof prefix);
-    size_t prefix_len = strlen(prefix);
     DIR *dir = opendir("/dev/shm");
     if (!dir)
         return st_fail(ST_ESYSTEM, "cannot read /dev/shm: %s", strerror(errno));
@@ -287,16 +312,16 @@ static st_result scan_orphans(const char *filter, const mapping_list *mappings, 
     struct dirent *entry;
     while ((entry = readdir(dir)) != NULL) {
         const char *name = entry->d_name;
-        char session[ST_SESSION_NAME_MAX + 1];
-        if (strncmp(name, prefix, prefix_len) != 0 || !strchr(name, '.') || !st_segment_session_of(name, session))
+        st_segment_name_parts parts;
+        if (!st_segment_parse(name, &parts))
             continue;
-        if (filter && strcmp(filter, session) != 0)
+        if (filter && strcmp(filter, parts.session) != 0)
             continue;
         char segment[ST_LEAK_SEGMENT_MAX];
         if (snprintf(segment, sizeof segment, "/%s", name) >= (int)sizeof segment || already_listed(list, segment))
             continue;
-        session_state state = session_state_cached(&cache, session);
-        if (state == SESSION_ALIVE || state == SESSION_UNKNOWN)
+        char reason[ST_LEAK_REASON_MAX];
+        if (!orphan_now(segment, &parts, session_state_cached(&cache, parts.session), reason, sizeof reason))
             continue;
         st_leak *leak = new_leak(list);
         if (!leak) {
@@ -304,19 +329,15 @@ static st_result scan_orphans(const char *filter, const mapping_list *mappings, 
             break;
         }
         leak->kind = ST_LEAK_ORPHAN;
-        snprintf(leak->session, sizeof leak->session, "%s", session);
+        snprintf(leak->session, sizeof leak->session, "%s", parts.session);
         snprintf(leak->segment, sizeof leak->segment, "%s", segment);
-        kind_of(name, leak->data_kind, sizeof leak->data_kind);
-        char path[300];
+        snprintf(leak->data_kind, sizeof leak->data_kind, "%s", parts.kind);
         struct stat st;
-        snprintf(path, sizeof path, "/dev/shm/%s", name);
-        if (stat(path, &st) == 0)
+        if (st_shm_entry_is_ours(segment, &st))
             leak->size_bytes = (uint64_t)st.st_size;
         leak->users = mapping_users(mappings, segment);
         leak->collectable = leak->users == 0;
-        int n = snprintf(leak->reason, sizeof leak->reason, state == SESSION_GONE
-                         ? "its session '%s' no longer exists" : "no live process is left in session '%s'",
-                         session);
+        int n = snprintf(leak->reason, sizeof leak->reason, "%s", reason);
         if (leak->users && n > 0 && (size_t)n < sizeof leak->reason)
             snprintf(leak->reason + n, sizeof leak->reason - (size_t)n, "; %u live process%s still map%s it",
                      leak->users, plural(leak->users), leak->users == 1 ? "s" : "");
@@ -467,9 +488,11 @@ static st_result collect_region(const st_leak *leak)
 
 static st_result collect_orphan(const st_leak *leak)
 {
-    session_state state = session_state_now(leak->session);
-    if (state != SESSION_GONE && state != SESSION_NO_PROCESS)
-        return st_fail(ST_EBUSY, "session '%s' came back to life", leak->session);
+    st_segment_name_parts parts;
+    char reason[ST_LEAK_REASON_MAX];
+    if (!st_segment_parse(leak->segment, &parts) ||
+        !orphan_now(leak->segment, &parts, session_state_now(leak->session), reason, sizeof reason))
+        return st_fail(ST_EBUSY, "segment %s is in use again, or changed, since the scan", leak->segment);
     return st_segment_unlink(leak->segment);
 }
 

@@ -128,6 +128,21 @@ static uint32_t allocate_slot_locked(st_table *table)
 st_result st_object_open(st_table *table, st_object_type type, const char *name,
                          st_body_init_fn init, const void *params, uint32_t *index_out)
 {
+    return st_object_open_reporting(table, type, name, init, params, NULL, index_out);
+}
+
+/* Under the registry lock: give back a slot whose initialisation failed
+ * (it was never indexed nor counted live), so no half-made object stays. */
+static void discard_slot_locked(st_object_slot *slot)
+{
+    memset(&slot->header.type, 0, sizeof *slot - offsetof(st_object_slot, header.type));
+    __atomic_store_n(&slot->header.status, ST_SLOT_FREE, __ATOMIC_RELEASE);
+}
+
+st_result st_object_open_reporting(st_table *table, st_object_type type, const char *name,
+                                   st_body_init_fn init, const void *params, const st_result *init_result,
+                                   uint32_t *index_out)
+{
     if (!table)
         return st_fail(ST_EINVAL, "table is NULL");
     if (table->readonly)
@@ -171,6 +186,11 @@ st_result st_object_open(st_table *table, st_object_type type, const char *name,
     memcpy(slot->header.name, name, strlen(name) + 1);
     if (init)
         init(&slot->body, params);
+    if (init_result && *init_result != ST_OK) {
+        discard_slot_locked(slot);
+        st_registry_unlock(table);
+        return *init_result;
+    }
     __atomic_store_n(&slot->header.status, ST_SLOT_LIVE, __ATOMIC_RELEASE);
     index_insert(table, name, index);
     ST_BUMP(table->header->live_objects, 1u);

@@ -22,7 +22,11 @@ st_result st_object_segment_open(st_table *table, uint32_t index, const char *ki
     r = st_segment_create(name, size, out);
     if (r == ST_EBUSY) {
         /* A creator died after creating the segment but before publishing
-         * the stamp (we hold the lock it held): its segment is ours to redo. */
+         * the stamp (we hold the lock it held): its segment is ours to redo,
+         * if it is ours at all (anyone can create a file under that name). */
+        if (!st_shm_entry_is_ours(name, NULL))
+            return st_fail(ST_EUNSAFE, "segment %s already exists and is not ours (another uid owns it, or "
+                           "others may open it); remove it as its owner or root, or use another session", name);
         st_segment_unlink(name);
         r = st_segment_create(name, size, out);
     }

@@ -10,12 +10,12 @@ static const st_object_type_descriptor descriptors[ST_TYPE_COUNT] = {
     [ST_TYPE_BOUNDED_SEMAPHORE] = { "bounded_semaphore", st_bounded_semaphore_describe },
     [ST_TYPE_EVENT] = { "event", st_event_describe },
     [ST_TYPE_CONDITION] = { "condition", st_condition_describe },
-    [ST_TYPE_QUEUE] = { "queue", st_queue_describe },
-    [ST_TYPE_PIPE] = { "pipe", st_pipe_describe },
+    [ST_TYPE_QUEUE] = { "queue", st_queue_describe, st_queue_data_segments },
+    [ST_TYPE_PIPE] = { "pipe", st_pipe_describe, st_pipe_data_segments },
     [ST_TYPE_VALUE] = { "value", st_value_describe },
-    [ST_TYPE_ARRAY] = { "array", st_array_describe },
-    [ST_TYPE_SHM] = { "shm", st_shm_describe },
-    [ST_TYPE_DICT] = { "dict", st_dict_describe },
+    [ST_TYPE_ARRAY] = { "array", st_array_describe, st_array_data_segments },
+    [ST_TYPE_SHM] = { "shm", st_shm_describe, st_shm_data_segments },
+    [ST_TYPE_DICT] = { "dict", st_dict_describe, st_dict_data_segments },
     [ST_TYPE_POOL] = { "pool", st_pool_describe },
     [ST_TYPE_SUPERVISOR] = { "supervisor", st_supervisor_describe },
     [ST_TYPE_FOREIGN_LOCK] = { "lock", st_foreign_lock_describe },
@@ -114,4 +114,35 @@ void st_field_text(st_object_view *view, const char *name, const char *text, siz
     /* Valid UTF-8, cut at a character boundary when the room runs out. */
     st_text_sanitize(text, max_len, dst, sizeof view->text - used, 0);
     field->value.text = dst;
+}
+
+/* A recorded name counts only when it is one of this table's segments. */
+static bool names_a_segment_of(const st_table *table, const char *name)
+{
+    size_t len = strlen(table->shm_name);
+    return strncmp(name, table->shm_name, len) == 0 && name[len] == '.';
+}
+
+unsigned st_object_data_segments(const st_table *table, uint32_t index, st_segment_names names)
+{
+    if (index >= table->object_capacity)
+        return 0;
+    const st_object_slot *slot = &table->objects[index];
+    uint32_t status = __atomic_load_n(&slot->header.status, __ATOMIC_ACQUIRE);
+    if (status != ST_SLOT_LIVE && status != ST_SLOT_INITIALIZING)
+        return 0;
+    const st_object_type_descriptor *descriptor = st_object_type_get(ST_LOAD(slot->header.type));
+    if (!descriptor || !descriptor->data_segments)
+        return 0;
+    st_object_slot copy;   /* a private copy of the body: writers may be busy */
+    memcpy(&copy.body, &slot->body, sizeof copy.body);
+    st_segment_names found;
+    unsigned count = descriptor->data_segments(table, index, &copy.body, found);
+    unsigned kept = 0;
+    for (unsigned i = 0; i < count && i < ST_MAX_DATA_SEGMENTS; i++) {
+        found[i][ST_SEGMENT_NAME_MAX - 1] = '\0';
+        if (names_a_segment_of(table, found[i]))
+            memcpy(names[kept++], found[i], ST_SEGMENT_NAME_MAX);
+    }
+    return kept;
 }

@@ -10,11 +10,19 @@
 
 #include <synctop/model.h>
 #include "internal.h"
+#include "segment.h"
+
+/* At most this many data segments per object (a region: current + pending). */
+#define ST_MAX_DATA_SEGMENTS 2
+typedef char st_segment_names[ST_MAX_DATA_SEGMENTS][ST_SEGMENT_NAME_MAX];
 
 typedef struct st_object_type_descriptor {
     const char *name;
     /* Fill view->fields from body, a private copy of the slot's body. */
     void (*describe)(const void *body, const st_clock_calibration *clock, st_object_view *view);
+    /* For types with data segments (NULL otherwise): the names the body
+     * (a private copy of object index's) records; returns how many. */
+    unsigned (*data_segments)(const st_table *table, uint32_t index, const void *body, st_segment_names names);
 } st_object_type_descriptor;
 
 /* The descriptor of a type, or NULL for an unknown one. */
@@ -47,6 +55,19 @@ void st_shm_describe(const void *body, const st_clock_calibration *clock, st_obj
 void st_dict_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
 void st_pool_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
 void st_supervisor_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+/* The data segments each such primitive records (in its own .c file). */
+unsigned st_queue_data_segments(const st_table *table, uint32_t index, const void *body, st_segment_names names);
+unsigned st_pipe_data_segments(const st_table *table, uint32_t index, const void *body, st_segment_names names);
+unsigned st_array_data_segments(const st_table *table, uint32_t index, const void *body, st_segment_names names);
+unsigned st_shm_data_segments(const st_table *table, uint32_t index, const void *body, st_segment_names names);
+unsigned st_dict_data_segments(const st_table *table, uint32_t index, const void *body, st_segment_names names);
+
+/* The data segments that live (or initialising) object index of table
+ * records, each a "/synctop-<uid>-<session>.<...>" name of this table's;
+ * returns how many. 0 for a free slot or a type without data segments
+ * (a pool unlinks its segment as soon as it has mapped it). */
+unsigned st_object_data_segments(const st_table *table, uint32_t index, st_segment_names names);
+
 /* Foreign objects (collector/preload/foreign_describe.c). */
 void st_foreign_lock_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
 void st_foreign_rlock_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);

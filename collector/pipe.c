@@ -136,9 +136,13 @@ st_result st_pipe_open(st_table *table, const char *name, uint32_t capacity, uin
         .segment = &segment,
     };
     uint32_t index;
-    result = st_object_open(table, ST_TYPE_PIPE, name, pipe_body_init, &params, &index);
-    if (result == ST_OK && created && created_result != ST_OK)
-        result = created_result;
+    result = st_object_open_reporting(table, ST_TYPE_PIPE, name, pipe_body_init, &params, &created_result, &index);
+    if (result != ST_OK && created) {
+        /* Name the pipe in the detail: the segment's name alone says little. */
+        char detail[400];
+        snprintf(detail, sizeof detail, "%s", st_error_detail());
+        result = st_fail(result, "pipe '%s': %s", name, detail);
+    }
     if (result != ST_OK)
         return result;
     st_pipe_body *body = (st_pipe_body *)table->objects[index].body.raw;
@@ -227,6 +231,21 @@ st_result st_pipe_poll(st_pipe_end *end, int64_t timeout_ns)
 }
 
 /* ---- the viewer's side ---------------------------------------------------------- */
+
+unsigned st_pipe_data_segments(const st_table *table, uint32_t index, const void *raw, st_segment_names names)
+{
+    (void)table;
+    (void)index;
+    const st_pipe_body *body = raw;
+    if (body->segment[0] != '/')
+        return 0;
+    size_t len = strnlen(body->segment, sizeof body->segment);
+    if (len >= ST_SEGMENT_NAME_MAX || len == sizeof body->segment)
+        return 0;
+    memcpy(names[0], body->segment, len);
+    names[0][len] = '\0';
+    return 1;
+}
 
 void st_pipe_describe(const void *raw, const st_clock_calibration *clock, st_object_view *view)
 {

@@ -25,13 +25,14 @@ static const struct {
     [ST_EVERSION] = { "ST_EVERSION", "the table was made by an incompatible version of synctop" },
     [ST_ECORRUPT] = { "ST_ECORRUPT", "the status table is corrupt" },
     [ST_ETRUNCATED] = { "ST_ETRUNCATED", "the status table is truncated (smaller than its header says)" },
-    [ST_ENOSPC] = { "ST_ENOSPC", "not enough room in /dev/shm for the status table" },
+    [ST_ENOSPC] = { "ST_ENOSPC", "/dev/shm is full: no room to reserve a new shared-memory segment (a status table or a primitive's data)" },
     [ST_EPERM] = { "ST_EPERM", "permission denied" },
     [ST_ENOTREADY] = { "ST_ENOTREADY", "the table's creator never finished initialising it" },
     [ST_EOVERFLOW] = { "ST_EOVERFLOW", "would exceed its limit" },
     [ST_ECLOSED] = { "ST_ECLOSED", "closed" },
     [ST_ESYSTEM] = { "ST_ESYSTEM", "unexpected system error" },
     [ST_EWORKERDIED] = { "ST_EWORKERDIED", "the worker process running the task died before finishing it" },
+    [ST_EUNSAFE] = { "ST_EUNSAFE", "unsafe segment: another user owns it, or others may read or write it; synctop will not use it" },
 };
 
 static __thread char detail[512];

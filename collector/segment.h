@@ -6,7 +6,8 @@
  *
  * Created like the table itself: O_CREAT|O_EXCL, mode 0600, the whole size
  * reserved with posix_fallocate (a full /dev/shm is an error now, not a
- * SIGBUS later). */
+ * SIGBUS later). Attaching refuses a segment that is not ours and private
+ * (ST_EUNSAFE, see ownership.c). */
 #ifndef SYNCTOP_SEGMENT_H
 #define SYNCTOP_SEGMENT_H
 
@@ -38,6 +39,20 @@ void st_segment_close(st_segment *segment);
 
 /* Remove the segment's name; mappings stay valid until closed. */
 st_result st_segment_unlink(const char *name);
+
+/* A data segment's name read back: "synctop-<our uid>-<session>.<kind>.
+ * <index>-<hex>" exactly (as st_segment_name writes it), or false. */
+typedef struct st_segment_name_parts {
+    char session[ST_SESSION_NAME_MAX + 1];
+    char kind[16];
+    uint32_t index;
+    uint64_t stamp;
+} st_segment_name_parts;
+bool st_segment_parse(const char *shm_name, st_segment_name_parts *out);
+
+/* For tests: the next st_segment_create in this process fails as if
+ * posix_fallocate had returned err (ENOSPC: a full /dev/shm). 0 cancels. */
+void st_segment_inject_create_failure(int err);
 
 /* The session a segment or table name ("synctop-<uid>-<session>[.<...>]",
  * without the leading '/') belongs to, for this user. false if the name is

@@ -1,6 +1,12 @@
 /* session.c - session names, and the sessions that exist for this user:
- * resolving a name, listing /dev/shm/synctop-<uid>-*, removing one. */
+ * resolving a name, listing /dev/shm/synctop-<uid>-*, removing one.
+ *
+ * Removing deletes the table and the data segments it records, nothing
+ * else with its prefix; without force it refuses while a registered process
+ * is alive, reading the process slots even of a table that fails
+ * validation when it can locate them, and refusing when it cannot. */
 #include "internal.h"
+#include "object_types.h"
 #include <synctop/leaks.h>
 
 #include <dirent.h>
@@ -42,7 +48,7 @@ st_result st_session_resolve(const char *explicit_name, char out[ST_SESSION_NAME
 
 static void shm_prefix(char *out, size_t size)
 {
-    snprintf(out, size, "synctop-%u-", (unsigned)getuid());
+    snprintf(out, size, "synctop-%u-", (unsigned)st_owner_uid());   /* see ownership.c */
 }
 
 st_result st_session_shm_name(const char *session, char *out, size_t out_size)
@@ -103,7 +109,7 @@ st_result st_session_list(st_session_info *out, size_t max, size_t *count)
                 char path[300];
                 struct stat st;
                 snprintf(path, sizeof path, "/dev/shm/%s", entry->d_name);
-                if (stat(path, &st) == 0)
+                if (lstat(path, &st) == 0)
                     info->size_bytes = (uint64_t)st.st_size;
             }
         }
@@ -114,11 +120,12 @@ st_result st_session_list(st_session_info *out, size_t max, size_t *count)
     return ST_OK;
 }
 
-/* Unlink the session's data segments (queue rings, arrays, ...): every
- * /dev/shm entry named "<table name>.<...>". */
-/* Whether segment (a /dev/shm entry name) is among the count names in keep. */
+/* Whether segment (a /dev/shm name, with or without its '/') is among the
+ * count names in keep. */
 static bool kept_segment(const char *segment, const st_leak *keep, size_t count)
 {
+    if (segment[0] == '/')
+        segment++;
     for (size_t i = 0; i < count; i++) {
         const char *name = keep[i].segment[0] == '/' ? keep[i].segment + 1 : keep[i].segment;
         if (strcmp(segment, name) == 0)
@@ -129,24 +136,112 @@ static bool kept_segment(const char *segment, const st_leak *keep, size_t count)
 
 static st_result remove_session(const char *session_name, bool force, const st_leak *keep, size_t keep_count);
 
-static void remove_session_segments(const char *shm_name, const st_leak *keep, size_t keep_count)
+/* Unlink the data segments the table records (queue rings, arrays,
+ * regions, ...): only those, and only when they are ours. A file that
+ * merely shares the session's prefix was not made by this session; what a
+ * dead session left unrecorded is for st_leaks_collect (synctop --gc). */
+static void remove_recorded_segments(const st_table *table, const st_leak *keep, size_t keep_count)
 {
-    const char *table_name = shm_name[0] == '/' ? shm_name + 1 : shm_name;
-    size_t len = strlen(table_name);
-    DIR *dir = opendir("/dev/shm");
-    if (!dir)
-        return;
-    struct dirent *entry;
-    while ((entry = readdir(dir)) != NULL) {
-        if (strncmp(entry->d_name, table_name, len) != 0 || entry->d_name[len] != '.')
-            continue;
-        if (kept_segment(entry->d_name, keep, keep_count))
-            continue;
-        char segment[300];
-        snprintf(segment, sizeof segment, "/%s", entry->d_name);
-        shm_unlink(segment);
+    uint32_t used = ST_LOAD(table->header->objects_used);
+    if (used > table->object_capacity)
+        used = table->object_capacity;
+    for (uint32_t i = 0; i < used; i++) {
+        st_segment_names names;
+        unsigned count = st_object_data_segments(table, i, names);
+        for (unsigned n = 0; n < count; n++)
+            if (!kept_segment(names[n], keep, keep_count) && st_shm_entry_is_ours(names[n], NULL))
+                shm_unlink(names[n]);
     }
-    closedir(dir);
+}
+
+/* Whether a header that failed validation still places the process slots
+ * where this build does (the fields that locate them agree), so that they
+ * can be read: a header damaged elsewhere (magic, version, clock) must not
+ * let a removal pull the table from under live processes. */
+static bool process_slots_locatable(const st_table_header *h, uint64_t file_size)
+{
+    return h->process_slot_size == ST_PROCESS_SLOT_SIZE && h->process_offset == ST_HEADER_SIZE &&
+           h->process_capacity > 0 && h->process_capacity <= ST_MAX_PROCESS_CAPACITY &&
+           ST_HEADER_SIZE + (uint64_t)h->process_capacity * ST_PROCESS_SLOT_SIZE <= file_size;
+}
+
+static bool never_initialised(const st_table_header *h)
+{
+    return h->magic == 0 && h->process_capacity == 0 && h->process_offset == 0 && h->total_size == 0;
+}
+
+static uint32_t count_live_slots(const st_process_slot *slots, uint32_t capacity)
+{
+    uint32_t live = 0;
+    for (uint32_t i = 0; i < capacity; i++)
+        if (__atomic_load_n(&slots[i].status, __ATOMIC_ACQUIRE) == ST_SLOT_LIVE &&
+            st_proc_is_alive(ST_LOAD(slots[i].pid), ST_LOAD(slots[i].start_ticks)))
+            live++;
+    return live;
+}
+
+/* The live processes registered in a table that failed validation (why:
+ * its detail message), read where this build puts the process slots.
+ * ST_ECORRUPT when they cannot be located: then nobody can tell. Read with
+ * pread, not a mapping: whoever owns the file may truncate it meanwhile. */
+static st_result live_processes_unvalidated(const char *session, const char *shm_name, const char *why,
+                                            uint32_t *live)
+{
+    *live = 0;
+    int fd = shm_open(shm_name, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return errno == ENOENT ? st_fail(ST_ENOENT, "no session '%s' exists", session)
+                               : st_fail(ST_ESYSTEM, "opening session '%s': %s", session, strerror(errno));
+    struct stat st;
+    st_table_header header;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < ST_HEADER_SIZE ||
+        pread(fd, &header, sizeof header, 0) != (ssize_t)sizeof header) {
+        close(fd);
+        return ST_OK;   /* no complete header: nobody ever attached, so nobody registered */
+    }
+    st_result r = ST_OK;
+    if (process_slots_locatable(&header, (uint64_t)st.st_size)) {
+        size_t bytes = (size_t)header.process_capacity * ST_PROCESS_SLOT_SIZE;
+        st_process_slot *slots = malloc(bytes);
+        if (!slots)
+            r = st_fail(ST_ENOMEM, "out of memory reading session '%s'", session);
+        else if (pread(fd, slots, bytes, ST_HEADER_SIZE) == (ssize_t)bytes)
+            *live = count_live_slots(slots, header.process_capacity);
+        else
+            r = st_fail(ST_ECORRUPT, "session '%s': its process slots cannot be read (%s); check with: "
+                        "fuser -v /dev/shm%s, then remove it with --force", session, why, shm_name);
+        free(slots);
+    } else if (!never_initialised(&header)) {
+        r = st_fail(ST_ECORRUPT, "session '%s': its header is corrupt (%s), so synctop cannot tell whether "
+                    "processes still use it; check with: fuser -v /dev/shm%s (or lsof), stop them, then "
+                    "remove it with --force", session, why, shm_name);
+    }
+    close(fd);
+    return r;
+}
+
+/* Without --force: refuse while a registered process is alive. */
+static st_result check_unused(const char *session, const char *shm_name)
+{
+    st_table *table = NULL;
+    st_result r = st_table_attach_readonly(session, &table);
+    if (r == ST_ENOENT)
+        return r;
+    uint32_t live = 0;
+    if (table) {
+        live = st_table_count_live_processes(table);
+        st_table_close(table);
+    } else {
+        char why[256];
+        snprintf(why, sizeof why, "%s", st_error_detail());
+        r = live_processes_unvalidated(session, shm_name, why, &live);
+        if (r != ST_OK)
+            return r;
+    }
+    if (live > 0)
+        return st_fail(ST_EBUSY, "session '%s' has %u live process%s attached; stop them first, "
+                       "or remove it anyway with --force", session, live, live == 1 ? "" : "es");
+    return ST_OK;
 }
 
 st_result st_session_remove(const char *session_name, bool force)
@@ -188,20 +283,16 @@ static st_result remove_session(const char *session_name, bool force, const st_l
     char shm_name[ST_SESSION_NAME_MAX + 64];
     st_session_shm_name(session, shm_name, sizeof shm_name);
     if (!force) {
-        st_table *table = NULL;
-        r = st_table_attach_readonly(session, &table);
-        if (r == ST_ENOENT)
+        r = check_unused(session, shm_name);
+        if (r != ST_OK)
             return r;
-        if (table) {
-            uint32_t live = st_table_count_live_processes(table);
-            st_table_close(table);
-            if (live > 0)
-                return st_fail(ST_EBUSY, "session '%s' has %u live process%s attached; stop them first, "
-                               "or remove it anyway with --force", session, live, live == 1 ? "" : "es");
-        }
-        /* A table that fails validation has no process we could know of. */
     }
-    remove_session_segments(shm_name, keep, keep_count);
+    /* The segments only a table we can trust records (ours, valid). */
+    st_table *table = NULL;
+    if (st_table_attach_readonly(session, &table) == ST_OK) {
+        remove_recorded_segments(table, keep, keep_count);
+        st_table_close(table);
+    }
     if (shm_unlink(shm_name) < 0) {
         if (errno == ENOENT)
             return st_fail(ST_ENOENT, "no session '%s' exists", session);

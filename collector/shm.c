@@ -483,6 +483,17 @@ st_result st_shm_collect(st_table *table, uint32_t index, uint64_t stamp)
 
 /* ---- the viewer's side ---- */
 
+unsigned st_shm_data_segments(const st_table *table, uint32_t index, const void *raw, st_segment_names names)
+{
+    const shm_body *body = raw;
+    unsigned count = 0;
+    if (body->stamp != 0 && st_shm_segment_name(table, index, body->stamp, names[count]) == ST_OK)
+        count++;
+    if (body->pending_stamp != 0 && st_shm_segment_name(table, index, body->pending_stamp, names[count]) == ST_OK)
+        count++;
+    return count;
+}
+
 void st_shm_describe(const void *raw, const st_clock_calibration *clock, st_object_view *view)
 {
     (void)clock;

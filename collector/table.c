@@ -4,8 +4,10 @@
  * size with posix_fallocate (a full /dev/shm is an error now, never a SIGBUS
  * later), fills the header and publishes the magic number last with a
  * release store. Everyone else attaches and waits, a bounded time, for the
- * magic. Whoever attaches (read-write or read-only) validates the header
- * against what this build expects before trusting any offset in it.
+ * magic. Whoever attaches (read-write or read-only) first checks that the
+ * file is ours and private (ownership.c: another user may have created it
+ * under our name), then validates the header against what this build
+ * expects before trusting any offset in it. Tables are always mode 0600.
  * A read-only attach (the viewer side) maps nothing: it reads the header and
  * a private copy of the table with pread (table_image.c), so a segment
  * truncated under it is an error, never a SIGBUS.
@@ -173,7 +175,7 @@ static st_result create_table(st_table *t, int fd, uint32_t processes, uint32_t 
     h->abi_version = ST_TABLE_ABI_VERSION;
     h->created_ns = st_realtime_ns();
     h->creator_pid = getpid();
-    h->owner_uid = getuid();
+    h->owner_uid = st_owner_uid();
     snprintf(h->session, sizeof h->session, "%s", t->session);
     st_clock_calibrate(&h->clock);
     int rc = st_robust_mutex_init(&h->registry_lock);
@@ -183,6 +185,24 @@ static st_result create_table(st_table *t, int fd, uint32_t processes, uint32_t 
     /* Publish: every field above is visible before the magic is. */
     __atomic_store_n(&h->magic, ST_TABLE_MAGIC, __ATOMIC_RELEASE);
     return ST_OK;
+}
+
+/* Refuse a table file that another user owns or may open (see ownership.c). */
+static st_result check_table_file(const st_table *t, int fd)
+{
+    char what[ST_SESSION_NAME_MAX + sizeof t->shm_name + 32];
+    snprintf(what, sizeof what, "session '%s' (/dev/shm%s)", t->session, t->shm_name);
+    return st_check_ours(fd, what);
+}
+
+/* The header names its creator's uid: it must be ours as well. */
+static st_result check_header_owner(const st_table *t, const st_table_header *h)
+{
+    if (h->owner_uid == (uint32_t)st_owner_uid())
+        return ST_OK;
+    return st_fail(ST_EUNSAFE, "session '%s': its header says uid %u created it, not uid %u: someone else "
+                   "made it; remove it (synctop --remove %s --force) or pick another session with -s",
+                   t->session, (unsigned)h->owner_uid, (unsigned)st_owner_uid(), t->session);
 }
 
 /* A read-only handle's table: a private copy, read with pread. */
@@ -245,6 +265,9 @@ static st_result attach_table(st_table *t, int fd, int timeout_ms, bool readonly
                 r = st_header_validate((const st_table_header *)base, size_now, t->session);
                 if (r != ST_OK || ((const st_table_header *)base)->total_size != total)
                     return r != ST_OK ? r : st_fail(ST_ECORRUPT, "session '%s': header changed while attaching", t->session);
+                r = check_header_owner(t, (const st_table_header *)base);
+                if (r != ST_OK)
+                    return r;
                 bind_handle(t);
                 return ST_OK;
             }
@@ -305,11 +328,16 @@ st_result st_table_open(const st_table_options *opts, st_table **out)
     if (processes > ST_MAX_PROCESS_CAPACITY || objects > ST_MAX_OBJECT_CAPACITY || events > ST_MAX_EVENT_CAPACITY)
         return st_fail(ST_EINVAL, "capacity too large: at most %u processes, %u objects and %u events",
                        ST_MAX_PROCESS_CAPACITY, ST_MAX_OBJECT_CAPACITY, ST_MAX_EVENT_CAPACITY);
+    /* Only private tables: whoever can open the file can read every name
+     * and hold the registry mutex (see ownership.c). */
+    if (opts->mode != 0 && opts->mode != 0600)
+        return st_fail(ST_EINVAL, "st_table_open: mode 0%o asked for, but a status table is always private "
+                       "(0600): leave st_table_options.mode at 0", opts->mode);
     st_table *t = new_handle(session);
     if (!t)
         return st_fail(ST_ENOMEM, "out of memory");
     t->trace_new_objects = opts->trace_new_objects;
-    mode_t mode = opts->mode ? (mode_t)opts->mode : 0600;
+    const mode_t mode = 0600;
     int timeout_ms = opts->attach_timeout_ms > 0 ? opts->attach_timeout_ms : ST_DEFAULT_ATTACH_TIMEOUT_MS;
     for (int attempt = 0; attempt < 10; attempt++) {
         int fd = shm_open(t->shm_name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
@@ -341,7 +369,9 @@ st_result st_table_open(const st_table_options *opts, st_table **out)
             return r;
         }
         t->fd = fd;
-        r = attach_table(t, fd, timeout_ms, false);
+        r = check_table_file(t, fd);
+        if (r == ST_OK)
+            r = attach_table(t, fd, timeout_ms, false);
         if (r != ST_OK) {
             st_table_close(t);
             return r;
@@ -374,7 +404,9 @@ st_result st_table_attach_readonly(const char *session_name, st_table **out)
         st_table_close(t);
         return r;
     }
-    r = attach_table(t, t->fd, 200, true);
+    r = check_table_file(t, t->fd);
+    if (r == ST_OK)
+        r = attach_table(t, t->fd, 200, true);
     if (r != ST_OK) {
         st_table_close(t);
         return r;

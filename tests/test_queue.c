@@ -5,6 +5,7 @@
  * viewer's model reads back. */
 #include "helpers.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include <synctop/synctop.h>
+#include "segment.h"   /* st_segment_inject_create_failure: a full /dev/shm on demand */
 
 static st_table *table;
 static st_queue *queue;
@@ -897,6 +899,38 @@ static void test_bad_input(void **state)
     st_queue_close(NULL);
 }
 
+/* /dev/shm full when the data segment is made (posix_fallocate says
+ * ENOSPC; injected, since a real full /dev/shm would hurt everyone on the
+ * machine): the error says what was full, nothing half-made stays under the
+ * name, and the next open of it, with a capacity that fits, just works. */
+static void test_full_dev_shm_leaves_no_half_made_queue(void **state)
+{
+    (void)state;
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "%s.queue.", st_table_session(table));
+    st_segment_inject_create_failure(ENOSPC);
+    st_queue *failed = NULL;
+    assert_int_equal(st_queue_open(table, "jobs", 65536, 4096, &failed), ST_ENOSPC);
+    assert_null(failed);
+    char detail[512];
+    snprintf(detail, sizeof detail, "%s", st_error_detail());
+    assert_int_equal(test_shm_count(prefix), 0);
+
+    assert_int_equal(st_queue_open(table, "jobs", 4, 64, &queue), ST_OK);
+    assert_int_equal(st_queue_put(queue, "hello", 6, ST_FOREVER), ST_OK);
+    char buffer[64];
+    size_t length = 0;
+    assert_int_equal(st_queue_get(queue, buffer, sizeof buffer, &length, ST_FOREVER), ST_OK);
+    assert_int_equal(length, 6);
+    assert_string_equal(buffer, "hello");
+    assert_int_equal(test_shm_count(prefix), 1);
+
+    /* The headline says /dev/shm was full; the detail names the queue. */
+    assert_non_null(strstr(st_strerror(ST_ENOSPC), "/dev/shm is full"));
+    if (!strstr(detail, "queue 'jobs'") || !strstr(detail, "data segment") || !strstr(detail, "/dev/shm is full"))
+        fail_msg("unexpected detail: %s", detail);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -912,6 +946,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_shared_by_name_in_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_removed_with_the_session, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_dev_shm_leaves_no_half_made_queue, setup, teardown),
     };
     return cmocka_run_group_tests_name("queue", tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
  *
  *   default   1.2MiB  3 live processes  5 objects
  *   old-run   4.0KiB  invalid: the segment is not a synctop table
+ *   planted   4.0KiB  unsafe, not yours: another user owns it or ...
  *
  * --remove refuses a session that live processes still use unless --force,
  * because removing it under them leaves them publishing into a table no
@@ -95,6 +96,9 @@ int session_list_command(void)
             printf("%u live process%s  %u object%s\n", (unsigned)session->live_processes,
                    session->live_processes == 1 ? "" : "es", (unsigned)session->objects,
                    session->objects == 1 ? "" : "s");
+        else if (session->status == ST_EUNSAFE)
+            printf("unsafe, not yours: another user owns it or others may open it; synctop will not use it "
+                   "(remove it as its owner or root)\n");
         else
             printf("invalid: %s\n", st_strerror(session->status));
     }

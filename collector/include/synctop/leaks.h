@@ -6,7 +6,13 @@
  *              unlinking it: nobody will ever remove it.
  *   orphan     a data segment (/dev/shm/synctop-<uid>-<session>.<kind>...)
  *              of a dead session: its status table is gone, or no process
- *              registered in it is alive any more.
+ *              registered in it is alive any more and no object in it
+ *              refers to the segment (one that an object still refers to
+ *              holds data, a queue's messages say, and is never an orphan).
+ *
+ * Only files synctop made are considered: names exactly of its form,
+ * regular files (never a directory or a symbolic link) owned by the
+ * effective uid with mode 0600.
  *
  * A leak is collectable only when no live process uses it: a region with a
  * live attached process, or any segment that a live process still maps

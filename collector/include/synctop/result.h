@@ -41,6 +41,7 @@ typedef enum st_result {
     ST_ECLOSED,       /* the primitive was closed */
     ST_ESYSTEM,       /* an unexpected system error (see st_error_detail) */
     ST_EWORKERDIED,   /* the worker process running the task died (a signal, or it exited) */
+    ST_EUNSAFE,       /* a segment is not owned by us, or others may read or write it */
     ST_RESULT_COUNT
 } st_result;
 

@@ -1,6 +1,8 @@
 /* table.h - the session's shared-memory status table.
  *
- * One POSIX shared-memory object per session, /synctop-<uid>-<session>.
+ * One POSIX shared-memory object per session, /synctop-<uid>-<session>
+ * (the effective uid), mode 0600. A file under that name that another uid
+ * owns, or with any group or other permission bit, is refused (ST_EUNSAFE).
  * Instrumented processes open it read-write (creating it when they are the
  * first); the viewer attaches read-only and never writes. See
  * ARCHITECTURE.md for the layout.
@@ -38,7 +40,9 @@ typedef struct st_table_options {
     uint32_t process_capacity;  /* 0: $SYNCTOP_PROCESSES, else 256 */
     uint32_t object_capacity;   /* 0: $SYNCTOP_OBJECTS, else 4096 */
     uint32_t event_capacity;    /* 0: $SYNCTOP_EVENTS, else 4096 (event log ring entries) */
-    unsigned mode;              /* 0: 0600 */
+    unsigned mode;              /* 0 or 0600; tables are always private (other
+                                   modes give ST_EINVAL; a table that another uid
+                                   owns or others may open gives ST_EUNSAFE) */
     int attach_timeout_ms;      /* 0: 2000; how long to wait for a creator to finish */
     bool trace_new_objects;     /* objects created through this handle log their
                                    operations in the event ring (also: SYNCTOP_TRACE) */
