@@ -547,11 +547,12 @@ static int run_lessons(const struct lesson **chosen, int count, struct lesson_op
          * us write into someone's file. */
         log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (log_fd < 0) {
+            int error = errno;
             char shown[CLI_MESSAGE_BYTES / 2];
             fprintf(stderr, PROGRAM ": invalid --log '%s': cannot open it for appending: %s; give a "
                     "file you may write (not a symbolic link)\n",
-                    cli_shown(log_path, shown, sizeof shown), errno == ELOOP ? "it is a symbolic link"
-                                                                             : strerror(errno));
+                    cli_shown(log_path, shown, sizeof shown), error == ELOOP ? "it is a symbolic link"
+                                                                             : strerror(error));
             return 2;
         }
     }

@@ -518,7 +518,9 @@ int run_command_main(int argc, char **argv)
     if (!find_preload_library(library, sizeof library))
         return 1;
     if (strpbrk(library, " :")) {
-        fprintf(stderr, "synctop run: %s: LD_PRELOAD cannot hold a path with a space or ':'\n", library);
+        char shown[CLI_MESSAGE_BYTES];
+        fprintf(stderr, "synctop run: %s: LD_PRELOAD cannot hold a path with a space or ':'\n",
+                cli_shown(library, shown, sizeof shown));
         return 1;
     }
     run_log log = { .fd = -1 };
@@ -554,7 +556,7 @@ int run_command_main(int argc, char **argv)
         status = wait_plain(pid);
     }
     if (dashboard)
-        run_log_close(&log, false);
+        run_log_close(&log, pid < 0);   /* a command that never started wrote nothing */
     if (table == NULL)
         return status;
 
