@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "lessons.h"
+#include "../tui/cli_text.h"
 
 #define PROGRAM "synctop-demo"
 
@@ -542,11 +543,17 @@ static int run_lessons(const struct lesson **chosen, int count, struct lesson_op
 {
     int log_fd = -1;
     if (log_path != NULL) {
-        log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        /* Never through a symbolic link: a link planted there must not make
+         * us write into someone's file. */
+        log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (log_fd < 0) {
-            fprintf(stderr, PROGRAM ": cannot open the log file '%s': %s\n", log_path,
-                    strerror(errno));
-            return 1;
+            int error = errno;
+            char shown[CLI_MESSAGE_BYTES / 2];
+            fprintf(stderr, PROGRAM ": invalid --log '%s': cannot open it for appending: %s; give a "
+                    "file you may write (not a symbolic link)\n",
+                    cli_shown(log_path, shown, sizeof shown), error == ELOOP ? "it is a symbolic link"
+                                                                             : strerror(error));
+            return 2;
         }
     }
 
@@ -662,38 +669,24 @@ static int usage_error(const char *fmt, ...)
     return 2;
 }
 
-static bool parse_number(const char *text, double min, double max, double *out)
+/* The option getopt refused, named and escaped, in a usage error. */
+static int refused_option_error(char **argv, const struct option *long_options, bool missing_value)
 {
-    char *end;
-    errno = 0;
-    double value = strtod(text, &end);
-    if (errno != 0 || end == text || *end != '\0' || !isfinite(value) || value < min ||
-        value > max)
-        return false;
-    *out = value;
-    return true;
-}
-
-static bool parse_long(const char *text, long min, long max, long *out)
-{
-    char *end;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (errno != 0 || end == text || *end != '\0' || value < min || value > max)
-        return false;
-    *out = value;
-    return true;
-}
-
-/* getopt_long names the option that failed through optopt for short options
- * only; a long one is the argument it stopped at. */
-static bool is_long_option(const char *arg)
-{
-    return strncmp(arg, "--", 2) == 0;
+    char bad[CLI_MESSAGE_BYTES / 4], shown[CLI_MESSAGE_BYTES / 2];
+    cli_refused_option(argv, long_options, bad, sizeof bad);
+    cli_shown(bad, shown, sizeof shown);
+    if (missing_value)
+        return usage_error("option %s needs an argument", shown);
+    if (cli_refused_option_took_a_value(argv))
+        return usage_error("option %s does not take an argument", shown);
+    return usage_error("unknown option %s", shown);
 }
 
 #define SPEED_MIN 0.01
 #define SPEED_MAX 100.0
+#define DURATION_MIN 0.001
+#define DURATION_MAX 1e7
+#define DEPOSITS_MAX 100000000L
 
 int main(int argc, char **argv)
 {
@@ -723,38 +716,43 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     opterr = 0;   /* errors are reported below, in one format */
+    char shown[CLI_MESSAGE_BYTES / 2];
+    char problem[CLI_MESSAGE_BYTES];
     int opt;
     while ((opt = getopt_long(argc, argv, ":d:x:l:w:k:s:qhV", long_options, NULL)) != -1) {
         long number;
         switch (opt) {
         case 'd':
-            if (!parse_number(optarg, 1e-3, 1e7, &opts.duration_s))
-                return usage_error("--duration needs a positive number of seconds, not '%s'",
-                                   optarg);
+            if (!cli_parse_number(optarg, DURATION_MIN, DURATION_MAX, &opts.duration_s))
+                return usage_error("invalid --duration '%s': give seconds from %g to %.0f",
+                                   cli_shown(optarg, shown, sizeof shown), DURATION_MIN, DURATION_MAX);
             break;
         case 'x':
-            if (!parse_number(optarg, SPEED_MIN, SPEED_MAX, &opts.speed))
-                return usage_error("--speed needs a number from %g to %g, not '%s'", SPEED_MIN,
-                                   SPEED_MAX, optarg);
+            if (!cli_parse_number(optarg, SPEED_MIN, SPEED_MAX, &opts.speed))
+                return usage_error("invalid --speed '%s': give a number from %g to %g",
+                                   cli_shown(optarg, shown, sizeof shown), SPEED_MIN, SPEED_MAX);
             break;
         case 'l':
             if (optarg[0] == '\0')
-                return usage_error("--log needs a file name");
+                return usage_error("invalid --log '': give the name of a file to append to");
             log_path = optarg;
             break;
         case 'w':
-            if (!parse_long(optarg, 1, LESSON_MAX_WORKERS, &number))
-                return usage_error("--workers needs a whole number from 1 to %d, not '%s'",
-                                   LESSON_MAX_WORKERS, optarg);
+            if (!cli_parse_whole(optarg, 1, LESSON_MAX_WORKERS, &number))
+                return usage_error("invalid --workers '%s': give a whole number from 1 to %d",
+                                   cli_shown(optarg, shown, sizeof shown), LESSON_MAX_WORKERS);
             opts.workers = (int)number;
             break;
         case 'k':
-            if (!parse_long(optarg, 1, 100000000L, &number))
-                return usage_error("--deposits needs a whole number from 1 to "
-                                   "100000000, not '%s'", optarg);
+            if (!cli_parse_whole(optarg, 1, DEPOSITS_MAX, &number))
+                return usage_error("invalid --deposits '%s': give a whole number from 1 to %ld",
+                                   cli_shown(optarg, shown, sizeof shown), DEPOSITS_MAX);
             opts.deposits = number;
             break;
         case 's':
+            /* As synctop -s: an empty name is an error, never "default". */
+            if (cli_session_name_problem("-s/--session", optarg, problem, sizeof problem))
+                return usage_error("%s", problem);
             opts.session = optarg;
             break;
         case 'q':
@@ -767,13 +765,9 @@ int main(int argc, char **argv)
             printf(PROGRAM " (" PACKAGE_NAME ") " PACKAGE_VERSION "\n");
             return 0;
         case ':':
-            if (is_long_option(argv[optind - 1]))
-                return usage_error("option '%s' needs a value", argv[optind - 1]);
-            return usage_error("option '-%c' needs a value", optopt);
+            return refused_option_error(argv, long_options, true);
         default:
-            if (is_long_option(argv[optind - 1]))
-                return usage_error("unknown option '%s'", argv[optind - 1]);
-            return usage_error("unknown option '-%c'", optopt);
+            return refused_option_error(argv, long_options, false);
         }
     }
 
@@ -781,7 +775,8 @@ int main(int argc, char **argv)
         return usage_error("no lesson named (try '" PROGRAM " list')");
     if (strcmp(argv[optind], "list") == 0) {
         if (optind + 1 < argc)
-            return usage_error("unexpected argument '%s' after 'list'", argv[optind + 1]);
+            return usage_error("unexpected argument '%s' after 'list'",
+                               cli_shown(argv[optind + 1], shown, sizeof shown));
         list_lessons(stdout, "");
         return 0;
     }
@@ -798,22 +793,20 @@ int main(int argc, char **argv)
         for (int a = optind; a < argc; a++) {
             const struct lesson *lesson = find_lesson(argv[a]);
             if (lesson == NULL)
-                return usage_error("unknown lesson '%s' (try '" PROGRAM " list')", argv[a]);
+                return usage_error("unknown lesson '%s' (try '" PROGRAM " list')",
+                                   cli_shown(argv[a], shown, sizeof shown));
             for (int j = 0; j < count; j++)
                 if (chosen[j] == lesson)
-                    return usage_error("lesson '%s' named twice", argv[a]);
+                    return usage_error("lesson '%s' named twice", argv[a]);   /* a known name */
             chosen[count++] = lesson;
         }
     }
 
-    /* A bad session name is a usage error, caught before any lesson starts. */
+    /* A bad session name (or $SYNCTOP_SESSION) is a usage error, caught
+     * before any lesson starts; an empty $SYNCTOP_SESSION means unset. */
     char session[ST_SESSION_NAME_MAX + 1];
-    st_result result = st_session_resolve(opts.session, session);
-    if (result != ST_OK) {
-        const char *detail = st_error_detail();
-        return usage_error("bad session name: %s", detail[0] != '\0' ? detail
-                                                                       : st_strerror(result));
-    }
+    if (!cli_resolve_session(opts.session, session, problem, sizeof problem))
+        return usage_error("%s", problem);
     opts.session = session;
     pace_speed = opts.speed;
     quiet_output = opts.quiet;

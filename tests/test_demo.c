@@ -362,11 +362,11 @@ static void test_usage_errors_exit_2(void **state)
     result = run_demo("race", "--duration", "-1");
     assert_usage_error(&result, "--duration");
     result = run_demo("race", "--session", "bad/name");
-    assert_usage_error(&result, "bad session name");
+    assert_usage_error(&result, "invalid session name 'bad/name'");
     result = run_demo("race", "--log");
-    assert_usage_error(&result, "needs a value");
+    assert_usage_error(&result, "option --log needs an argument");
     result = run_demo("race", "--bogus");
-    assert_usage_error(&result, "unknown option '--bogus'");
+    assert_usage_error(&result, "unknown option --bogus");
 }
 
 /* A lesson whose claim does not hold makes the program exit 1 and say which. */

@@ -39,6 +39,7 @@
 #include <synctop/result.h>
 #include <synctop/table.h>
 
+#include "cli_text.h"
 #include "detail_view.h"
 #include "format.h"
 #include "help.h"
@@ -1059,12 +1060,9 @@ int dashboard_run(const synctop_options *options)
         return 1;
     }
     char session[ST_SESSION_NAME_MAX + 1];
-    st_result result = st_session_resolve(options->session, session);
-    if (result != ST_OK) {
-        const char *detail = st_error_detail();
-        const char *typed = options->session ? options->session : getenv("SYNCTOP_SESSION");
-        fprintf(stderr, "synctop: invalid session name '%s'%s: %s\n", typed ? typed : "",
-                options->session ? "" : " (from SYNCTOP_SESSION)", detail[0] ? detail : st_strerror(result));
+    char problem[CLI_MESSAGE_BYTES];
+    if (!cli_resolve_session(options->session, session, problem, sizeof problem)) {
+        fprintf(stderr, "synctop: %s\n", problem);
         options_print_usage(stderr);
         free(d);
         return 2;

@@ -25,6 +25,7 @@
 #include <synctop/result.h>
 #include <synctop/table.h>
 
+#include "cli_text.h"
 #include "dashboard.h"
 #include "options.h"
 #include "output.h"
@@ -50,17 +51,13 @@ static void print_failure(const char *what, const char *session, st_result resul
 static int attach_session(const synctop_options *options, st_table **table)
 {
     char session[ST_SESSION_NAME_MAX + 1];
-    st_result result = st_session_resolve(options->session, session);
-    if (result != ST_OK) {
-        const char *detail = st_error_detail();
-        const char *typed = options->session ? options->session : getenv("SYNCTOP_SESSION");
-        fprintf(stderr, "synctop: invalid session name '%s'%s: %s\n", typed ? typed : "",
-                options->session ? "" : " (from SYNCTOP_SESSION)",
-                detail[0] ? detail : st_strerror(result));
+    char problem[CLI_MESSAGE_BYTES];
+    if (!cli_resolve_session(options->session, session, problem, sizeof problem)) {
+        fprintf(stderr, "synctop: %s\n", problem);
         options_print_usage(stderr);
         return 2;
     }
-    result = st_table_attach_readonly(session, table);
+    st_result result = st_table_attach_readonly(session, table);
     if (result == ST_ENOENT) {
         fprintf(stderr, "synctop: no session '%s' is running (" START_A_SESSION_HINT ")\n", session);
         return 2;

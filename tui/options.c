@@ -2,19 +2,20 @@
  * synctop_options, then check that the flags make sense together.
  *
  * getopt's own messages are switched off (opterr = 0) so that every mistake
- * reads the same way: one line "synctop: <what is wrong>", then the usage,
- * on stderr, and exit status 2. Numbers are parsed with strtod/strtol and
- * the whole argument must be consumed: "1x" is an error, not 1.
+ * reads the same way: one line "synctop: <what is wrong>", naming the flag,
+ * the value as typed (escaped, see cli_text.h) and what is accepted, then
+ * the usage, on stderr, and exit status 2. Every value is checked here,
+ * before anything is opened. Numbers must be plain decimals, consumed
+ * whole: "1x", " 1", "nan" and "inf" are errors.
  */
 #include "config.h"
 
 #include "options.h"
 
-#include <ctype.h>
-#include <errno.h>
+#include "cli_text.h"
+
 #include <getopt.h>
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,53 +114,26 @@ static int usage_error(FILE *err, const char *format, ...)
     return 2;
 }
 
-/* The seconds in text, or a negative value when it is not a number in
- * (0, SYNCTOP_MAX_DELAY_S]. */
-static double parse_delay(const char *text)
+double options_parse_delay(const char *text)
 {
-    if (*text == '\0' || isspace((unsigned char)*text))   /* strtod would skip blanks */
-        return -1.0;
-    char *end;
-    errno = 0;
-    double seconds = strtod(text, &end);
-    if (errno != 0 || *end != '\0' || !isfinite(seconds))
-        return -1.0;
-    if (seconds <= 0.0 || seconds > SYNCTOP_MAX_DELAY_S)
+    double seconds;
+    if (!cli_parse_number(text, 0.0, SYNCTOP_MAX_DELAY_S, &seconds) || seconds <= 0.0)
         return -1.0;
     return seconds;
+}
+
+void options_delay_problem(const char *flag, const char *text, char *message, size_t size)
+{
+    char shown[CLI_MESSAGE_BYTES / 2];
+    snprintf(message, size, "invalid %s '%s': give seconds greater than 0 and at most %g (e.g. 0.5)", flag,
+             cli_shown(text, shown, sizeof shown), SYNCTOP_MAX_DELAY_S);
 }
 
 /* A positive count in text, or 0 when it is not one. */
 static long parse_count(const char *text)
 {
-    if (*text < '0' || *text > '9')   /* no sign, no leading space */
-        return 0;
-    char *end;
-    errno = 0;
-    long count = strtol(text, &end, 10);
-    if (errno != 0 || *end != '\0' || count <= 0)
-        return 0;
-    return count;
-}
-
-/* Name the option getopt just refused: for a long option the word typed
- * (up to any '='), for a short one the letter getopt reports in optopt. */
-static void describe_bad_option(char **argv, char *out, size_t out_size)
-{
-    const char *word = argv[optind - 1];
-    if (strncmp(word, "--", 2) == 0)
-        snprintf(out, out_size, "%.*s", (int)strcspn(word, "="), word);
-    else
-        snprintf(out, out_size, "-%c", optopt);
-}
-
-/* Whether "--name" (as typed, without '=') is one of our long options. */
-static bool is_long_option(const char *typed)
-{
-    for (const struct option *o = long_options; o->name != NULL; o++)
-        if (strcmp(typed + 2, o->name) == 0)
-            return true;
-    return false;
+    long count;
+    return cli_parse_whole(text, 1, LONG_MAX, &count) ? count : 0;
 }
 
 /* The flags as seen, before they are reduced to one mode. */
@@ -231,7 +205,9 @@ int options_parse(int argc, char **argv, synctop_options *options, FILE *err)
     options->no_color = no_color != NULL && no_color[0] != '\0';
 
     seen_flags seen = { 0 };
-    char bad[64];
+    char bad[CLI_MESSAGE_BYTES / 4];
+    char shown[CLI_MESSAGE_BYTES / 2];
+    char problem[CLI_MESSAGE_BYTES];
     opterr = 0;
     optind = 0;   /* 0 re-initialises GNU getopt fully */
     for (;;) {
@@ -240,22 +216,24 @@ int options_parse(int argc, char **argv, synctop_options *options, FILE *err)
             break;
         switch (option) {
         case 's':
-            if (optarg[0] == '\0')
-                return usage_error(err, "-s/--session needs a non-empty session name");
+            if (cli_session_name_problem("-s/--session", optarg, problem, sizeof problem))
+                return usage_error(err, "%s", problem);
             options->session = optarg;
             seen.session = true;
             break;
         case 'd':
-            options->delay_s = parse_delay(optarg);
-            if (options->delay_s < 0.0)
-                return usage_error(err, "invalid delay '%s': give seconds greater than 0 and at most %g (e.g. 0.5)",
-                                   optarg, SYNCTOP_MAX_DELAY_S);
+            options->delay_s = options_parse_delay(optarg);
+            if (options->delay_s < 0.0) {
+                options_delay_problem("-d/--delay", optarg, problem, sizeof problem);
+                return usage_error(err, "%s", problem);
+            }
             options->delay_given = true;
             break;
         case 'n':
             options->iterations = parse_count(optarg);
             if (options->iterations == 0)
-                return usage_error(err, "invalid iteration count '%s': give a positive whole number", optarg);
+                return usage_error(err, "invalid -n/--iterations '%s': give a whole number of refreshes, 1 or more",
+                                   cli_shown(optarg, shown, sizeof shown));
             seen.iterations = true;
             break;
         case 'b':
@@ -271,8 +249,8 @@ int options_parse(int argc, char **argv, synctop_options *options, FILE *err)
             seen.list = true;
             break;
         case OPT_REMOVE:
-            if (optarg[0] == '\0')
-                return usage_error(err, "--remove needs a session name");
+            if (cli_session_name_problem("--remove", optarg, problem, sizeof problem))
+                return usage_error(err, "%s", problem);
             options->remove_session = optarg;
             seen.remove = true;
             break;
@@ -295,16 +273,16 @@ int options_parse(int argc, char **argv, synctop_options *options, FILE *err)
             seen.version = true;
             break;
         case ':':
-            describe_bad_option(argv, bad, sizeof bad);
-            return usage_error(err, "option %s needs an argument", bad);
+            cli_refused_option(argv, long_options, bad, sizeof bad);
+            return usage_error(err, "option %s needs an argument", cli_shown(bad, shown, sizeof shown));
         default:   /* '?': an unknown option, or an argument given to a flag */
-            describe_bad_option(argv, bad, sizeof bad);
-            if (strchr(argv[optind - 1], '=') != NULL && is_long_option(bad))
-                return usage_error(err, "option %s does not take an argument", bad);
-            return usage_error(err, "unknown option %s", bad);
+            cli_refused_option(argv, long_options, bad, sizeof bad);
+            if (cli_refused_option_took_a_value(argv))
+                return usage_error(err, "option %s does not take an argument", cli_shown(bad, shown, sizeof shown));
+            return usage_error(err, "unknown option %s", cli_shown(bad, shown, sizeof shown));
         }
     }
     if (optind < argc)
-        return usage_error(err, "unexpected argument '%s'", argv[optind]);
+        return usage_error(err, "unexpected argument '%s'", cli_shown(argv[optind], shown, sizeof shown));
     return settle_mode(&seen, options, err);
 }

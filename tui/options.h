@@ -16,6 +16,7 @@
 #define SYNCTOP_TUI_OPTIONS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 /* What the program will do; exactly one per run. */
@@ -50,6 +51,14 @@ typedef struct synctop_options {
  * "synctop: <what is wrong>" and the usage to err and returns 2 (the exit
  * status for usage errors). */
 int options_parse(int argc, char **argv, synctop_options *options, FILE *err);
+
+/* The seconds of a -d value, or a negative value when text is not a plain
+ * decimal greater than 0 and at most SYNCTOP_MAX_DELAY_S. */
+double options_parse_delay(const char *text);
+
+/* The message for a -d value options_parse_delay refused, naming flag and
+ * the value (escaped), into message. */
+void options_delay_problem(const char *flag, const char *text, char *message, size_t size);
 
 /* The short usage (synopsis lines), as printed after an error. */
 void options_print_usage(FILE *out);

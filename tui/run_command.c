@@ -2,10 +2,16 @@
  * interposition library, and optionally the dashboard on it.
  *
  * What it does, in order:
+ *  0. Check every option (values included) and, with --dashboard, open the
+ *     log (run_log.c): a mistake is reported, exit status 2, before
+ *     anything starts.
  *  1. Resolve the session (-s, else $SYNCTOP_SESSION, else "default") and
  *     open its table (creating it), so that the program's processes attach
  *     to a ready table. It is removed at the end if this run created it and
- *     no live process remains in it (--keep keeps it).
+ *     no live process remains in it (--keep keeps it). When the table
+ *     cannot be opened (a foreign table, /dev/shm full...), one line on
+ *     stderr says why, and the command runs unobserved: without the
+ *     preload and without the dashboard; the exit status is still its own.
  *  2. Find libsynctop-preload.so and make its path absolute: the program
  *     may chdir, and LD_PRELOAD is read again at every exec.
  *     $SYNCTOP_PRELOAD_LIBRARY, else next to the installed synctop
@@ -18,7 +24,7 @@
  *  4. Without --dashboard: wait for the command as a shell would (Ctrl-C
  *     and Ctrl-\ are for the command; SIGTERM and SIGHUP are passed on).
  *     With --dashboard: the command runs in its own process group, its
- *     output goes to a log file (the terminal is the dashboard's), stdin
+ *     output goes to the log (the terminal is the dashboard's), stdin
  *     from /dev/null; the dashboard runs until quit, then the command, if
  *     still running, is stopped (SIGTERM to its group, SIGKILL 2 s later)
  *     and the exit status is the dashboard's; if the command had ended,
@@ -31,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -46,8 +53,10 @@
 #include <synctop/result.h>
 #include <synctop/table.h>
 
+#include "cli_text.h"
 #include "dashboard.h"
 #include "options.h"
+#include "run_log.h"
 
 #define PRELOAD_FILE "libsynctop-preload.so"
 #define STOP_GRACE_MS 2000
@@ -61,18 +70,27 @@ typedef struct run_options {
     char **command;               /* NULL-terminated */
 } run_options;
 
-static int usage_error(const char *message, const char *detail)
+#define RUN_USAGE \
+    "Usage: synctop run [-s SESSION] [--dashboard] [-d SECONDS] [--log FILE] [--keep]\n" \
+    "                   [--] COMMAND [ARGS...]\n"
+
+/* "synctop run: <message>" and the usage on stderr; the usage exit status. */
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *format, ...)
 {
-    fprintf(stderr, "synctop run: %s%s%s\n", message, detail ? " " : "", detail ? detail : "");
-    fputs("Usage: synctop run [-s SESSION] [--dashboard] [-d SECONDS] [--log FILE] [--keep]\n"
-          "                   [--] COMMAND [ARGS...]\n", stderr);
+    va_list args;
+    va_start(args, format);
+    fputs("synctop run: ", stderr);
+    vfprintf(stderr, format, args);
+    fputc('\n', stderr);
+    va_end(args);
+    fputs(RUN_USAGE, stderr);
     return 2;
 }
 
 static void print_help(void)
 {
-    fputs("Usage: synctop run [-s SESSION] [--dashboard] [-d SECONDS] [--log FILE] [--keep]\n"
-          "                   [--] COMMAND [ARGS...]\n"
+    fputs(RUN_USAGE
           "\n"
           "Runs COMMAND watched: its process-shared POSIX semaphores, pthread mutexes and\n"
           "condition variables (Python multiprocessing's Lock, RLock, Semaphore, Event,\n"
@@ -84,11 +102,14 @@ static void print_help(void)
           "                       output goes to the log file; quitting the dashboard\n"
           "                       stops the command if it still runs\n"
           "  -d, --delay SECONDS  the dashboard's refresh interval\n"
-          "      --log FILE       with --dashboard: where the command's output goes\n"
-          "                       (default: synctop-run-SESSION.log in $TMPDIR or /tmp)\n"
+          "      --log FILE       with --dashboard: append the command's output to FILE\n"
+          "                       (not a symbolic link; default: a new synctop-run-SESSION.log\n"
+          "                       in $XDG_RUNTIME_DIR, else in a new private directory\n"
+          "                       synctop-run-XXXXXX in $TMPDIR or /tmp)\n"
           "      --keep           keep the session when the command ends\n"
           "  -h, --help           show this help\n"
           "\n"
+          "If the session cannot be opened, the command runs unobserved (one line on stderr).\n"
           "Exit status: the command's (128 + N when signal N ended it, 127 when it is not\n"
           "found, 126 when it cannot be run); 2 for a usage error, 1 when synctop cannot\n"
           "set it up. See synctop(1).\n", stdout);
@@ -96,38 +117,62 @@ static void print_help(void)
 
 enum { OPT_DASHBOARD = 256, OPT_KEEP, OPT_LOG };
 
+static const struct option run_long_options[] = {
+    { "session", required_argument, NULL, 's' },
+    { "dashboard", no_argument, NULL, OPT_DASHBOARD },
+    { "delay", required_argument, NULL, 'd' },
+    { "log", required_argument, NULL, OPT_LOG },
+    { "keep", no_argument, NULL, OPT_KEEP },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
+/* The option getopt refused, named and escaped, in a usage error. */
+static int refused_option_error(char **argv, bool missing_value)
+{
+    char bad[CLI_MESSAGE_BYTES / 4], shown[CLI_MESSAGE_BYTES / 2];
+    cli_refused_option(argv, run_long_options, bad, sizeof bad);
+    cli_shown(bad, shown, sizeof shown);
+    if (missing_value)
+        return usage_error("option %s needs an argument", shown);
+    if (cli_refused_option_took_a_value(argv))
+        return usage_error("option %s does not take an argument", shown);
+    return usage_error("unknown option %s", shown);
+}
+
+/* Parse and check every option and value. Returns 0, -1 after --help, or
+ * the usage exit status after printing the mistake. */
 static int parse(int argc, char **argv, run_options *out)
 {
-    static const struct option long_options[] = {
-        { "session", required_argument, NULL, 's' },
-        { "dashboard", no_argument, NULL, OPT_DASHBOARD },
-        { "delay", required_argument, NULL, 'd' },
-        { "log", required_argument, NULL, OPT_LOG },
-        { "keep", no_argument, NULL, OPT_KEEP },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
-    };
+    char problem[CLI_MESSAGE_BYTES];
+    char shown[CLI_MESSAGE_BYTES / 2];
     *out = (run_options){ 0 };
     opterr = 0;
     optind = 0;
     for (;;) {
         /* '+': options stop at the command, so its own options are its. */
-        int option = getopt_long(argc, argv, "+:s:d:h", long_options, NULL);
+        int option = getopt_long(argc, argv, "+:s:d:h", run_long_options, NULL);
         if (option == -1)
             break;
         switch (option) {
         case 's':
-            if (optarg[0] == '\0')
-                return usage_error("-s/--session needs a session name", NULL);
+            if (cli_session_name_problem("-s/--session", optarg, problem, sizeof problem))
+                return usage_error("%s", problem);
             out->session = optarg;
             break;
         case 'd':
+            if (options_parse_delay(optarg) < 0.0) {
+                options_delay_problem("-d/--delay", optarg, problem, sizeof problem);
+                return usage_error("%s", problem);
+            }
             out->delay = optarg;
             break;
         case OPT_DASHBOARD:
             out->dashboard = true;
             break;
         case OPT_LOG:
+            if (optarg[0] == '\0')
+                return usage_error("invalid --log '': give the name of a file to append the output to");
             out->log_path = optarg;
             break;
         case OPT_KEEP:
@@ -137,17 +182,20 @@ static int parse(int argc, char **argv, run_options *out)
             print_help();
             return -1;
         case ':':
-            return usage_error("an option needs an argument:", argv[optind - 1]);
+            return refused_option_error(argv, true);
         default:
-            return usage_error("unknown option", argv[optind - 1]);
+            return refused_option_error(argv, false);
         }
     }
     if (optind >= argc)
-        return usage_error("no command given (synctop run -- COMMAND [ARGS...])", NULL);
+        return usage_error("no command given (synctop run -- COMMAND [ARGS...])");
+    if (argv[optind][0] == '\0')
+        return usage_error("invalid COMMAND '': give a program to run");
     if (out->log_path && !out->dashboard)
-        return usage_error("--log is for --dashboard (without it the command keeps its own output)", NULL);
+        return usage_error("--log '%s' is for --dashboard (without it the command keeps its own output)",
+                           cli_shown(out->log_path, shown, sizeof shown));
     if (out->delay && !out->dashboard)
-        return usage_error("-d is for --dashboard", NULL);
+        return usage_error("-d/--delay '%s' is for --dashboard", cli_shown(out->delay, shown, sizeof shown));
     out->command = &argv[optind];
     return 0;
 }
@@ -175,7 +223,9 @@ static bool find_preload_library(char *out, size_t size)
     if (chosen && chosen[0]) {
         char resolved[PATH_MAX];
         if (!readable_file(chosen) || !realpath(chosen, resolved) || strlen(resolved) >= size) {
-            fprintf(stderr, "synctop run: SYNCTOP_PRELOAD_LIBRARY=%s is not a readable file\n", chosen);
+            char shown[CLI_MESSAGE_BYTES / 2];
+            fprintf(stderr, "synctop run: SYNCTOP_PRELOAD_LIBRARY=%s is not a readable file\n",
+                    cli_shown(chosen, shown, sizeof shown));
             return false;
         }
         snprintf(out, size, "%s", resolved);
@@ -208,47 +258,77 @@ static bool find_preload_library(char *out, size_t size)
 
 /* ---- the session ---- */
 
-static void print_session_failure(const char *session, st_result result)
+/* Open (or create) the session's table for the command's processes.
+ * Returns it, or NULL after one line on stderr saying why the command will
+ * run unobserved. *existed says whether something was there before us
+ * (then it is not ours to remove). */
+static st_table *open_session(const char *session, const char *command, bool *existed)
 {
-    const char *detail = st_error_detail();
-    fprintf(stderr, "synctop run: session '%s': %s%s%s\n", session, st_strerror(result), detail[0] ? ": " : "",
-            detail);
+    st_table *existing = NULL;
+    *existed = st_table_attach_readonly(session, &existing) != ST_ENOENT;
+    st_table_close(existing);
+    st_table *table = NULL;
+    st_table_options table_options = { .session = session };
+    st_result result = st_table_open(&table_options, &table);
+    if (result != ST_OK) {
+        const char *detail = st_error_detail();
+        char shown[CLI_MESSAGE_BYTES / 2];
+        fprintf(stderr, "synctop run: cannot watch %s: session '%s': %s%s%s; it runs unobserved\n",
+                cli_shown(command, shown, sizeof shown), session, st_strerror(result), detail[0] ? ": " : "",
+                detail);
+        return NULL;
+    }
+    st_process_unregister(table);   /* opening registered us: we only hold the table */
+    return table;
 }
 
 /* ---- the child ---- */
 
-static void child_exec(const run_options *options, const char *library, const char *session,
-                       int error_fd, const char *log_path)
+/* What the child is to become. */
+typedef struct child_plan {
+    char **command;
+    const char *library;   /* the preload library, or NULL: unobserved */
+    const char *session;
+    int log_fd;            /* >= 0: the dashboard's; its own process group, output to the log */
+} child_plan;
+
+/* LD_PRELOAD with library first, then any the user had; the session and
+ * our pid for the preload. False when out of memory. */
+static bool set_preload_environment(const char *library)
 {
-    signal(SIGINT, SIG_DFL);
-    signal(SIGQUIT, SIG_DFL);
-    if (options->dashboard) {
-        setpgid(0, 0);
-        int in = open("/dev/null", O_RDONLY);
-        int out = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
-        if (in < 0 || out < 0)
-            goto failed;
-        dup2(in, STDIN_FILENO);
-        dup2(out, STDOUT_FILENO);
-        dup2(out, STDERR_FILENO);
-        close(in);
-        close(out);
-    }
     char pid_text[24];
     snprintf(pid_text, sizeof pid_text, "%d", (int)getpid());
     const char *previous = getenv("LD_PRELOAD");
     size_t preload_size = strlen(library) + (previous ? strlen(previous) : 0) + 2;
     char *preload = malloc(preload_size);
     if (!preload)
-        goto failed;
+        return false;
     if (previous && previous[0])
         snprintf(preload, preload_size, "%s:%s", library, previous);
     else
         snprintf(preload, preload_size, "%s", library);
-    if (setenv("LD_PRELOAD", preload, 1) != 0 || setenv("SYNCTOP_SESSION", session, 1) != 0 ||
-        setenv("SYNCTOP_RUN_PID", pid_text, 1) != 0)
+    return setenv("LD_PRELOAD", preload, 1) == 0 && setenv("SYNCTOP_RUN_PID", pid_text, 1) == 0;
+}
+
+static void child_exec(const child_plan *plan, int error_fd)
+{
+    signal(SIGINT, SIG_DFL);
+    signal(SIGQUIT, SIG_DFL);
+    if (plan->log_fd >= 0) {
+        setpgid(0, 0);
+        int in = open("/dev/null", O_RDONLY);
+        if (in < 0)
+            goto failed;
+        dup2(in, STDIN_FILENO);
+        dup2(plan->log_fd, STDOUT_FILENO);
+        dup2(plan->log_fd, STDERR_FILENO);
+        close(in);
+    }
+    if (setenv("SYNCTOP_SESSION", plan->session, 1) != 0)
         goto failed;
-    execvp(options->command[0], options->command);
+    if (plan->library != NULL && !set_preload_environment(plan->library))
+        goto failed;
+    execvp(plan->command[0], plan->command);
 failed:;
     int error = errno;
     ssize_t written;
@@ -367,12 +447,57 @@ static int run_dashboard(const char *session, const char *delay)
     return dashboard_run(&options);
 }
 
-static void default_log_path(const char *session, char *out, size_t size)
+/* Start the command as planned. Returns its pid, or -1 after saying why;
+ * *status is then the exit status (127 not found, 126 cannot run, 1). */
+static pid_t start_command(const child_plan *plan, int *status)
 {
-    const char *dir = getenv("TMPDIR");
-    if (!dir || !dir[0])
-        dir = "/tmp";
-    snprintf(out, size, "%s/synctop-run-%s.log", dir, session);
+    int error_pipe[2];
+    if (pipe2(error_pipe, O_CLOEXEC) != 0) {
+        perror("synctop run: pipe");
+        *status = 1;
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("synctop run: fork");
+        close(error_pipe[0]);
+        close(error_pipe[1]);
+        *status = 1;
+        return -1;
+    }
+    if (pid == 0) {
+        close(error_pipe[0]);
+        child_exec(plan, error_pipe[1]);
+    }
+    close(error_pipe[1]);
+    if (plan->log_fd >= 0)
+        setpgid(pid, pid);
+    int exec_error = exec_result(error_pipe[0]);
+    if (exec_error != 0) {
+        wait_for(pid);
+        char shown[CLI_MESSAGE_BYTES / 2];
+        fprintf(stderr, "synctop run: %s: %s\n", cli_shown(plan->command[0], shown, sizeof shown),
+                strerror(exec_error));
+        *status = exec_error == ENOENT ? 127 : 126;
+        return -1;
+    }
+    return pid;
+}
+
+/* The dashboard on the session until quit; then the command is stopped if
+ * it still runs. The exit status: the command's if it had ended, else the
+ * dashboard's. */
+static int watch_with_dashboard(pid_t pid, const run_options *options, const char *session, const run_log *log)
+{
+    int dashboard_status = run_dashboard(session, options->delay);
+    bool stopped;
+    int status = stop_group(pid, &stopped);
+    char command[CLI_MESSAGE_BYTES / 2], path[CLI_MESSAGE_BYTES];
+    fprintf(stderr, "synctop run: the output of %s is in %s\n",
+            cli_shown(options->command[0], command, sizeof command), cli_shown(log->path, path, sizeof path));
+    /* Quitting the dashboard stopped the command: that is not its failure. */
+    return stopped || dashboard_status != 0 ? dashboard_status : status;
 }
 
 int run_command_main(int argc, char **argv)
@@ -383,85 +508,66 @@ int run_command_main(int argc, char **argv)
         return status < 0 ? 0 : status;
     if (options.dashboard && !(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)))
         return usage_error("--dashboard needs a terminal (run it without --dashboard, and watch with "
-                           "synctop -s SESSION elsewhere)", NULL);
+                           "synctop -s SESSION elsewhere)");
 
     char session[ST_SESSION_NAME_MAX + 1];
-    st_result result = st_session_resolve(options.session, session);
-    if (result != ST_OK) {
-        const char *detail = st_error_detail();
-        return usage_error("invalid session name:", detail[0] ? detail : st_strerror(result));
-    }
+    char problem[CLI_MESSAGE_BYTES];
+    if (!cli_resolve_session(options.session, session, problem, sizeof problem))
+        return usage_error("%s", problem);
     char library[PATH_MAX];
     if (!find_preload_library(library, sizeof library))
         return 1;
     if (strpbrk(library, " :")) {
-        fprintf(stderr, "synctop run: %s: LD_PRELOAD cannot hold a path with a space or ':'\n", library);
+        char shown[CLI_MESSAGE_BYTES];
+        fprintf(stderr, "synctop run: %s: LD_PRELOAD cannot hold a path with a space or ':'\n",
+                cli_shown(library, shown, sizeof shown));
         return 1;
     }
-    char log_path[PATH_MAX];
-    if (options.log_path)
-        snprintf(log_path, sizeof log_path, "%s", options.log_path);
-    else
-        default_log_path(session, log_path, sizeof log_path);
+    run_log log = { .fd = -1 };
+    if (options.dashboard) {
+        status = options.log_path ? run_log_open_given(options.log_path, &log)
+                                  : run_log_open_default(session, &log);
+        if (status != 0)
+            return status;
+    }
 
-    st_table *existing = NULL;
-    bool existed = st_table_attach_readonly(session, &existing) == ST_OK;
-    st_table_close(existing);
-    st_table *table = NULL;
-    st_table_options table_options = { .session = session };
-    result = st_table_open(&table_options, &table);
-    if (result != ST_OK) {
-        print_session_failure(session, result);
-        return 1;
-    }
-    st_process_unregister(table);   /* opening registered us: we only hold the table */
-
-    int error_pipe[2];
-    if (pipe2(error_pipe, O_CLOEXEC) != 0) {
-        perror("synctop run: pipe");
-        st_table_close(table);
-        return 1;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
+    bool existed;
+    st_table *table = open_session(session, options.command[0], &existed);
+    bool dashboard = options.dashboard && table != NULL;   /* nothing to watch without the table */
+    if (options.dashboard && !dashboard)
+        run_log_close(&log, true);
+    child_plan plan = {
+        .command = options.command,
+        .library = table != NULL ? library : NULL,
+        .session = session,
+        .log_fd = dashboard ? log.fd : -1,
+    };
+    pid_t pid = start_command(&plan, &status);
     if (pid < 0) {
-        perror("synctop run: fork");
-        st_table_close(table);
-        return 1;
-    }
-    if (pid == 0) {
-        close(error_pipe[0]);
-        child_exec(&options, library, session, error_pipe[1], log_path);
-    }
-    close(error_pipe[1]);
-    if (options.dashboard)
-        setpgid(pid, pid);
-    int exec_error = exec_result(error_pipe[0]);
-    if (exec_error != 0) {
-        wait_for(pid);
-        fprintf(stderr, "synctop run: %s: %s\n", options.command[0], strerror(exec_error));
-        status = exec_error == ENOENT ? 127 : 126;
-    } else if (options.dashboard) {
-        int dashboard_status = run_dashboard(session, options.delay);
-        bool stopped;
-        status = stop_group(pid, &stopped);
-        fprintf(stderr, "synctop run: the output of %s is in %s\n", options.command[0], log_path);
-        /* Quitting the dashboard stopped the command: that is not its failure. */
-        if (stopped || dashboard_status != 0)
-            status = dashboard_status;
+        /* status says why */
+    } else if (dashboard) {
+        status = watch_with_dashboard(pid, &options, session, &log);
     } else {
-        if (isatty(STDERR_FILENO))
+        if (table != NULL && isatty(STDERR_FILENO)) {
+            char shown[CLI_MESSAGE_BYTES / 2];
             fprintf(stderr, "synctop run: watching %s in session '%s' (see it with: synctop -s %s)\n",
-                    options.command[0], session, session);
+                    cli_shown(options.command[0], shown, sizeof shown), session, session);
+        }
         status = wait_plain(pid);
     }
+    if (dashboard)
+        run_log_close(&log, pid < 0);   /* a command that never started wrote nothing */
+    if (table == NULL)
+        return status;
 
     st_table_close(table);
     if (!existed && !options.keep) {
-        result = st_session_remove(session, false);
-        if (result == ST_EBUSY)
+        st_result result = st_session_remove(session, false);
+        if (result == ST_EBUSY) {
+            char shown[CLI_MESSAGE_BYTES / 2];
             fprintf(stderr, "synctop run: session '%s' kept: processes of %s still run in it\n", session,
-                    options.command[0]);
+                    cli_shown(options.command[0], shown, sizeof shown));
+        }
     }
     return status;
 }
