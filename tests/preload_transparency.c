@@ -654,6 +654,52 @@ static void cond_owner_died(cond_pair *p, bool shared, wait_kind kind, const cha
     pthread_mutex_unlock(&p->mutex);
 }
 
+/* While the waiter waits, its robust mutex is spoiled: a holder ends with
+ * it, the next taker (EOWNERDEAD) signals and unlocks it without making it
+ * consistent. The waiter wakes to ENOTRECOVERABLE, not holding it. */
+static void *take_and_end(void *arg)
+{
+    pthread_mutex_lock(arg);
+    return NULL;
+}
+
+static void *spoil_while_waiting(void *arg)
+{
+    cond_pair *p = arg;
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, take_and_end, &p->mutex) != 0)
+        die("pthread_create");
+    pthread_join(thread, NULL);
+    CODE("spoiler.lock", pthread_mutex_lock(&p->mutex));
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->mutex);
+    return NULL;
+}
+
+static void cond_unrecoverable(cond_pair *p, bool shared)
+{
+    pthread_mutex_lock(&p->mutex);
+    pthread_t thread;
+    pid_t pid = 0;
+    if (shared) {
+        pid = fork();
+        if (pid < 0)
+            die("fork");
+        if (pid == 0) {
+            spoil_while_waiting(p);
+            _exit(0);
+        }
+    } else if (pthread_create(&thread, NULL, spoil_while_waiting, p) != 0) {
+        die("pthread_create");
+    }
+    CODE("wait.unrecoverable", pthread_cond_wait(&p->cond, &p->mutex));
+    if (shared)
+        waitpid(pid, NULL, 0);
+    else
+        pthread_join(thread, NULL);
+    CODE("unrecoverable.unlock", pthread_mutex_unlock(&p->mutex));
+}
+
 static void cond_cases(bool shared)
 {
     static const mutex_kind normal = { "normal", PTHREAD_MUTEX_NORMAL, false, false };
@@ -674,6 +720,7 @@ static void cond_cases(bool shared)
             cond_owner_died(p, shared, WAIT_PLAIN, "wait.owner-died");
             cond_owner_died(p, shared, WAIT_TIMED, "timedwait.owner-died");
             cond_owner_died(p, shared, WAIT_CLOCK, "clockwait.owner-died");
+            cond_unrecoverable(p, shared);
         }
         CODE("destroy", pthread_cond_destroy(&p->cond));
         CODE("mutex.destroy", pthread_mutex_destroy(&p->mutex));
