@@ -3,14 +3,32 @@
  *
  * Only objects whose attributes say PTHREAD_PROCESS_SHARED are watched;
  * every other mutex (the program's private ones, malloc's, the GIL) costs
- * one load of the mutex's kind word, which the real call reads anyway.
+ * one load of the mutex's kind word, which the real call reads anyway. A
+ * private robust mutex carries glibc's "shared" bit all the same (the
+ * kernel wakes its waiters when its owner dies): pthread_mutex_init
+ * records it as ignored, so it costs a lookup and is never watched.
  *
  * A watched lock is taken the way the native Lock takes its own (lock.c):
  * a trylock first; only when it fails is the wait timed, the waiter counted
  * and "blocked on" published, then the real lock (or timedlock /
- * clocklock) called. trylock + lock is what lock does, so the result is the
- * real one: the same error codes (EDEADLK, EOWNERDEAD, ETIMEDOUT...), the
- * same blocking. The statistics of a mutex are written by its holder, so
+ * clocklock) called, which decides every error itself (EDEADLK, ETIMEDOUT,
+ * EINVAL for a bad deadline...). The first try must never answer for the
+ * real call, so it is made only where it is exactly the real lock's own
+ * first step:
+ *  - only on glibc's plain kinds (normal, adaptive, errorcheck,
+ *    recursive): a trylock that fails there (EBUSY, or EAGAIN at a
+ *    recursive mutex's maximum depth) changed nothing. A robust mutex is
+ *    different: on one left not recoverable glibc's trylock keeps the lock
+ *    word it took while it returns ENOTRECOVERABLE, and a lock after it
+ *    would wait for itself for ever; priority-inheriting and -protecting
+ *    mutexes go to the kernel and check ceilings. For those the real call
+ *    is made straight away; a look at the lock word (is it taken?) decides
+ *    whether the wait is timed and shown, a guess that costs at most a
+ *    figure when the lock changes hands in between;
+ *  - pthread_mutex_clocklock refuses a clock the futex cannot wait on
+ *    (EINVAL) before it looks at the mutex; such a call goes straight to
+ *    libc.
+ * The statistics of a mutex are written by its holder, so
  * plain stores suffice (as in lock.c); holds are sampled the same way. A
  * recursive mutex re-entered by its holder counts an acquisition but keeps
  * its holder and hold start until the outermost unlock.
@@ -27,6 +45,16 @@
 #include <errno.h>
 
 #define HOLD_ALWAYS_TIMED 64
+
+/* glibc's kind bits (nptl's PTHREAD_MUTEX_ROBUST_NORMAL_NP,
+ * PTHREAD_MUTEX_PRIO_INHERIT_NP, PTHREAD_MUTEX_PRIO_PROTECT_NP) and lock
+ * word masks (the owner's thread id; the ceiling of a priority-protecting
+ * mutex above its lock state). */
+#define MUTEX_KIND_ROBUST 16
+#define MUTEX_KIND_PRIO_INHERIT 32
+#define MUTEX_KIND_PRIO_PROTECT 64
+#define LOCK_WORD_OWNER_MASK 0x3fffffffu
+#define LOCK_WORD_PROTECT_STATE_MASK 0x7ffffu
 
 typedef enum lock_kind {
     LOCK_PLAIN,
@@ -87,11 +115,18 @@ static __attribute__((noinline, cold)) void record_hold(st_foreign_body *b, uint
 }
 
 /* Whether the calling thread owns mutex: glibc records the owner's thread
- * id in every kind of mutex it locks. */
+ * id in every kind of mutex it locks, except in a robust one taken over
+ * from a dead owner (EOWNERDEAD) and not yet made consistent: its __owner
+ * says "inconsistent", its lock word still holds the owner's id. */
 static inline bool owned_by_caller(const pthread_mutex_t *mutex)
 {
 #ifdef __GLIBC__
-    return mutex->__data.__owner == thread_id();
+    pid_t self = thread_id();
+    if (__builtin_expect(mutex->__data.__owner == self, 1))
+        return true;
+    return (mutex->__data.__kind & MUTEX_KIND_ROBUST) &&
+           ((unsigned)__atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED) & LOCK_WORD_OWNER_MASK) ==
+               (unsigned)self;
 #else
     (void)mutex;
     return true;
@@ -118,6 +153,39 @@ static void owner_died(tracked_object *t)
     ST_STORE(t->body->hold_start_ticks, (uint64_t)0);
 }
 
+/* Whether a trylock is exactly the first step of the real lock (see the
+ * top of this file). */
+static inline bool try_first_is_exact(const pthread_mutex_t *mutex)
+{
+#ifdef __GLIBC__
+    return (mutex->__data.__kind & (MUTEX_KIND_ROBUST | MUTEX_KIND_PRIO_INHERIT | MUTEX_KIND_PRIO_PROTECT)) == 0;
+#else
+    (void)mutex;
+    return false;
+#endif
+}
+
+/* Whether the lock word says someone holds mutex now (a glance, for the
+ * figures only). */
+static inline bool lock_word_taken(const pthread_mutex_t *mutex)
+{
+#ifdef __GLIBC__
+    unsigned word = (unsigned)__atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED);
+    if (mutex->__data.__kind & MUTEX_KIND_PRIO_PROTECT)
+        return (word & LOCK_WORD_PROTECT_STATE_MASK) != 0;
+    return (word & LOCK_WORD_OWNER_MASK) != 0;
+#else
+    (void)mutex;
+    return true;
+#endif
+}
+
+/* The clocks glibc's futex waits accept (others: EINVAL, checked first). */
+static inline bool clock_supported(clockid_t clock)
+{
+    return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC;
+}
+
 static inline tracked_object *watched_mutex(pthread_mutex_t *mutex)
 {
     if (__builtin_expect(!mutex_is_shared(mutex), 1))
@@ -138,6 +206,32 @@ static int real_lock(pthread_mutex_t *mutex, lock_kind kind, clockid_t clock, co
     return real.mutex_lock(mutex);
 }
 
+/* What the real call's result rc means for the figures: the caller holds
+ * the mutex (0, EOWNERDEAD: count it, with its wait if it waited) or
+ * gave up waiting (ETIMEDOUT). */
+static void lock_result(tracked_object *t, pthread_mutex_t *mutex, int rc, bool waited, uint64_t start,
+                        uint64_t end)
+{
+    if (rc == 0 || rc == EOWNERDEAD) {
+        if (waited) {
+            st_foreign_body *b = t->body;
+            st_foreign_part *p = &b->parts[0];
+            uint64_t wait_ns = end > start ? ticks_to_ns(end - start) : 0;
+            ST_BUMP(p->contentions, 1u);
+            ST_BUMP(p->wait_ns_total, wait_ns);
+            if (wait_ns > ST_LOAD(p->wait_ns_max))
+                ST_STORE(p->wait_ns_max, wait_ns);
+            st_histogram_record(&b->wait_histogram, wait_ns);
+        }
+        if (rc == EOWNERDEAD)
+            owner_died(t);
+        mutex_taken(t, mutex, end);
+    } else if (rc == ETIMEDOUT) {
+        note_timeout(t);
+    }
+}
+
+/* The real call, timed and shown as "blocked on" the mutex. */
 static __attribute__((noinline)) int lock_contended(tracked_object *t, pthread_mutex_t *mutex, lock_kind kind,
                                                     clockid_t clock, const struct timespec *abstime)
 {
@@ -147,37 +241,50 @@ static __attribute__((noinline)) int lock_contended(tracked_object *t, pthread_m
     int rc = real_lock(mutex, kind, clock, abstime);
     uint64_t end = ticks_now();
     note_block_end(t);
-    if (rc == 0 || rc == EOWNERDEAD) {
-        st_foreign_body *b = t->body;
-        st_foreign_part *p = &b->parts[0];
-        uint64_t waited = end > start ? ticks_to_ns(end - start) : 0;
-        ST_BUMP(p->contentions, 1u);
-        ST_BUMP(p->wait_ns_total, waited);
-        if (waited > ST_LOAD(p->wait_ns_max))
-            ST_STORE(p->wait_ns_max, waited);
-        st_histogram_record(&b->wait_histogram, waited);
-        if (rc == EOWNERDEAD)
-            owner_died(t);
-        mutex_taken(t, mutex, end);
-    } else if (rc == ETIMEDOUT) {
-        note_timeout(t);
-    }
+    lock_result(t, mutex, rc, true, start, end);
     errno = saved_errno;
     return rc;
 }
 
-/* The first try did not simply succeed (rc). */
-static __attribute__((noinline)) int lock_slow(tracked_object *t, pthread_mutex_t *mutex, int rc, lock_kind kind,
-                                               clockid_t clock, const struct timespec *abstime)
+/* The first try did not simply succeed (rc): EBUSY means a wait; anything
+ * else (EAGAIN: a recursive mutex at its maximum depth) changed nothing,
+ * and the real call gives its own answer. */
+static __attribute__((noinline)) int lock_after_try(tracked_object *t, pthread_mutex_t *mutex, int rc,
+                                                    lock_kind kind, clockid_t clock,
+                                                    const struct timespec *abstime)
 {
-    if (rc == EOWNERDEAD) {
-        owner_died(t);
-        mutex_taken(t, mutex, 0);
-        return rc;
-    }
     if (rc != EBUSY)
-        return real_lock(mutex, kind, clock, abstime);   /* its own answer to what is wrong */
+        return real_lock(mutex, kind, clock, abstime);
     return lock_contended(t, mutex, kind, clock, abstime);
+}
+
+/* A robust, priority-inheriting or -protecting mutex: no try of ours, the
+ * real call decides everything (see the top of this file). */
+static __attribute__((noinline)) int lock_without_try(tracked_object *t, pthread_mutex_t *mutex, lock_kind kind,
+                                                      clockid_t clock, const struct timespec *abstime)
+{
+    if (lock_word_taken(mutex))
+        return lock_contended(t, mutex, kind, clock, abstime);
+    int saved_errno = errno;
+    int rc = real_lock(mutex, kind, clock, abstime);
+    lock_result(t, mutex, rc, false, 0, 0);
+    errno = saved_errno;
+    return rc;
+}
+
+/* A watched mutex: try first where that is exact, else the real call. */
+static inline __attribute__((always_inline)) int lock_watched(tracked_object *t, pthread_mutex_t *mutex,
+                                                              lock_kind kind, clockid_t clock,
+                                                              const struct timespec *abstime)
+{
+    if (__builtin_expect(!try_first_is_exact(mutex), 0))
+        return lock_without_try(t, mutex, kind, clock, abstime);
+    int rc = real.mutex_trylock(mutex);
+    if (__builtin_expect(rc == 0, 1)) {
+        mutex_taken(t, mutex, 0);
+        return 0;
+    }
+    return lock_after_try(t, mutex, rc, kind, clock, abstime);
 }
 
 INTERPOSED int pthread_mutex_lock(pthread_mutex_t *mutex)
@@ -185,12 +292,7 @@ INTERPOSED int pthread_mutex_lock(pthread_mutex_t *mutex)
     tracked_object *t = watched_mutex(mutex);
     if (!t)
         return real.mutex_lock(mutex);
-    int rc = real.mutex_trylock(mutex);
-    if (__builtin_expect(rc == 0, 1)) {
-        mutex_taken(t, mutex, 0);
-        return 0;
-    }
-    return lock_slow(t, mutex, rc, LOCK_PLAIN, 0, NULL);
+    return lock_watched(t, mutex, LOCK_PLAIN, 0, NULL);
 }
 
 INTERPOSED int pthread_mutex_timedlock(pthread_mutex_t *mutex, const struct timespec *abstime)
@@ -198,25 +300,15 @@ INTERPOSED int pthread_mutex_timedlock(pthread_mutex_t *mutex, const struct time
     tracked_object *t = watched_mutex(mutex);
     if (!t)
         return real.mutex_timedlock(mutex, abstime);
-    int rc = real.mutex_trylock(mutex);
-    if (rc == 0) {
-        mutex_taken(t, mutex, 0);
-        return 0;
-    }
-    return lock_slow(t, mutex, rc, LOCK_TIMED, 0, abstime);
+    return lock_watched(t, mutex, LOCK_TIMED, 0, abstime);
 }
 
 INTERPOSED int pthread_mutex_clocklock(pthread_mutex_t *mutex, clockid_t clock, const struct timespec *abstime)
 {
-    tracked_object *t = real.mutex_clocklock ? watched_mutex(mutex) : NULL;
+    tracked_object *t = real.mutex_clocklock && clock_supported(clock) ? watched_mutex(mutex) : NULL;
     if (!t)
         return real.mutex_clocklock(mutex, clock, abstime);
-    int rc = real.mutex_trylock(mutex);
-    if (rc == 0) {
-        mutex_taken(t, mutex, 0);
-        return 0;
-    }
-    return lock_slow(t, mutex, rc, LOCK_CLOCK, clock, abstime);
+    return lock_watched(t, mutex, LOCK_CLOCK, clock, abstime);
 }
 
 INTERPOSED int pthread_mutex_trylock(pthread_mutex_t *mutex)
@@ -255,6 +347,8 @@ INTERPOSED int pthread_mutex_init(pthread_mutex_t *mutex, const pthread_mutexatt
         pthread_mutexattr_getpshared(attr, &pshared);
     if (pshared == PTHREAD_PROCESS_SHARED)
         watch_created(mutex, WATCH_MUTEX, __builtin_return_address(0), 0);
+    else if (mutex_is_shared(mutex))
+        watch_ignore(mutex);   /* a private robust mutex: glibc marks those "shared" too */
     else if (tracked_find(mutex))
         watch_forget(mutex, false);
     return rc;
@@ -321,8 +415,10 @@ static __attribute__((noinline)) int cond_wait_watched(pthread_cond_t *cond, pth
             if (rc == EOWNERDEAD)
                 owner_died(m);
             mutex_taken(m, mutex, end);
-        } else if (held_by != 0) {
-            /* The wait failed at once: the mutex never left the caller. */
+        } else if (held_by != 0 && owned_by_caller(mutex)) {
+            /* The wait failed at once (EINVAL): the mutex never left the
+             * caller. (Otherwise the caller does not hold it: EPERM,
+             * ENOTRECOVERABLE.) */
             ST_STORE(m->body->parts[0].holder_pid, held_by);
         }
     }

@@ -418,6 +418,12 @@ void watch_opened(sem_t *sem, const char *sem_name, int oflag, unsigned value)
     errno = saved_errno;
 }
 
+void watch_ignore(const void *address)
+{
+    if (!map_full)
+        remember(address, &ignored);
+}
+
 void watch_forget(const void *address, bool opened)
 {
     tracked_object *t = tracked_find(address);

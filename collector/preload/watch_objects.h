@@ -25,6 +25,10 @@ tracked_object *watch_discover(const void *address, watched_kind kind);
 /* sem_open(name, oflag[, mode, value]) returned sem. */
 void watch_opened(sem_t *sem, const char *name, int oflag, unsigned value);
 
+/* A private object that looks process-shared (glibc marks every robust
+ * mutex so): never watch it. */
+void watch_ignore(const void *address);
+
 /* sem_close / sem_destroy / pthread_*_destroy: the address is free again. */
 void watch_forget(const void *address, bool opened);
 
