@@ -351,6 +351,23 @@ bool test_wait_until(bool (*predicate)(void *arg), void *arg, int timeout_ms)
     }
 }
 
+typedef struct count_goal {
+    const volatile int *counter;
+    int count;
+} count_goal;
+
+static bool count_reached(void *arg)
+{
+    const count_goal *goal = arg;
+    return __atomic_load_n(goal->counter, __ATOMIC_SEQ_CST) >= goal->count;
+}
+
+bool test_wait_count(const volatile int *counter, int count, int timeout_ms)
+{
+    count_goal goal = { counter, count };
+    return test_wait_until(count_reached, &goal, timeout_ms);
+}
+
 /* Calls fn(process, arg) for each process of session's model. */
 static void each_process_view(const char *session, void (*fn)(const st_process_view *p, void *arg), void *arg)
 {
@@ -409,6 +426,37 @@ bool test_wait_blocked(const char *session, pid_t pid, const char *object, int t
 {
     blocked_wait wait = { session, pid, object };
     return test_wait_until(is_blocked, &wait, timeout_ms);
+}
+
+char test_process_state(pid_t pid)
+{
+    char path[64], text[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return '?';
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    const char *end = strrchr(text, ')');
+    return end != NULL && end[1] == ' ' ? end[2] : '?';
+}
+
+typedef struct state_goal {
+    pid_t pid;
+    char state;
+} state_goal;
+
+static bool state_reached(void *arg)
+{
+    const state_goal *goal = arg;
+    return test_process_state(goal->pid) == goal->state;
+}
+
+bool test_wait_state(pid_t pid, char state, int timeout_ms)
+{
+    state_goal goal = { pid, state };
+    return test_wait_until(state_reached, &goal, timeout_ms);
 }
 
 void test_signal(int fd)

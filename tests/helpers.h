@@ -70,11 +70,19 @@ int test_shm_count(const char *needle);
 
 /* ---- handshakes: waiting for a condition instead of guessing a time ------- */
 
+/* The deadline handshakes use: generous, since only a failing test waits
+ * this long; a passing one goes on as soon as its condition holds. */
+#define TEST_WAIT_MS 20000
+
 /* Look at predicate(arg) until it holds or timeout_ms have passed (elapsed
  * time on CLOCK_MONOTONIC, however slow the machine). Between looks it
  * sleeps a few milliseconds: a poll interval, not a guess. Returns whether
  * the predicate held; it is always looked at once more at the deadline. */
 bool test_wait_until(bool (*predicate)(void *arg), void *arg, int timeout_ms);
+
+/* Wait up to timeout_ms until *counter (a flag or counter in memory shared
+ * with children, read atomically) is at least count. */
+bool test_wait_count(const volatile int *counter, int count, int timeout_ms);
 
 /* Whether process pid shows as blocked in session, read the way the viewer
  * reads it (a read-only attach and one model refresh); when object is not
@@ -87,6 +95,13 @@ bool test_wait_blocked(const char *session, pid_t pid, const char *object, int t
 /* How many processes of session show as blocked on the object called object
  * (read the way the viewer reads it). */
 int test_blocked_count(const char *session, const char *object);
+
+/* The state letter of /proc/PID/stat ('R' running, 'S' sleeping, 'T'
+ * stopped, ...), or '?' when the process is gone. */
+char test_process_state(pid_t pid);
+
+/* Wait up to timeout_ms until process pid is in state (a letter as above). */
+bool test_wait_state(pid_t pid, char state, int timeout_ms);
 
 /* A one-byte handshake over a pipe: test_signal() writes the byte (and
  * closes fd); test_wait_signal() waits up to timeout_ms for it (and closes

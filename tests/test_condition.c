@@ -310,8 +310,7 @@ static int hold_lock_until_told(void *arg)
     if (st_lock_acquire(lock, ST_FOREVER) != ST_OK)
         return 2;
     __atomic_store_n(&shared->ready, 1, __ATOMIC_SEQ_CST);
-    while (!__atomic_load_n(&shared->flag, __ATOMIC_SEQ_CST))
-        test_sleep_ms(1);
+    assert_true(test_wait_count(&shared->flag, 1, TEST_WAIT_MS));
     return st_lock_release(lock) == ST_OK ? 0 : 3;
 }
 
@@ -407,26 +406,6 @@ static int die_holding_lock(void *arg)
         pause();
 }
 
-/* The state letter of /proc/PID/stat ('T' stopped), or '?' when unreadable. */
-static char process_state(pid_t pid)
-{
-    char path[64], text[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return '?';
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = '\0';
-    const char *end = strrchr(text, ')');
-    return end != NULL && end[1] == ' ' ? end[2] : '?';
-}
-
-static bool is_stopped(void *arg)
-{
-    return process_state(*(pid_t *)arg) == 'T';
-}
-
 static void test_owner_died_is_passed_through(void **state)
 {
     (void)state;
@@ -438,7 +417,7 @@ static void test_owner_died_is_passed_through(void **state)
     const char *session = st_table_session(table);
     assert_true(test_wait_blocked(session, waiter, "cond", WAIT_MS));
     assert_int_equal(kill(waiter, SIGSTOP), 0);
-    assert_true(test_wait_until(is_stopped, &waiter, WAIT_MS));
+    assert_true(test_wait_state(waiter, 'T', WAIT_MS));
     if (!test_process_blocked(session, waiter, "cond"))
         fail_msg("the waiter left its wait before it was stopped (was this test descheduled "
                  "for its whole 1 s timeout?)");
