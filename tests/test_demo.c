@@ -260,7 +260,7 @@ static json_object *await_view(const demo_run *run, seen_fn seen, void (*invaria
         long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
         if (elapsed > SEEN_TIMEOUT_MS)
             fail_msg("synctop never showed %s in session %s", what, run->session);
-        test_sleep_ms(100);
+        test_sleep_ms(100);   /* a poll interval between snapshots, not synchronization */
     }
 }
 

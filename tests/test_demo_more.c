@@ -2,8 +2,9 @@
  * pipeline, resources and speedup lessons of synctop-demo, as a class runs
  * them.
  *
- * Each test runs one lesson briefly and fast (--duration 2 --speed 4) in a
- * session of its own, created by the test beforehand so that it outlives
+ * Each test runs one lesson briefly and fast (--duration 2 --speed 4; the
+ * resources lesson until the test has seen memory-hog's peak and stops it)
+ * in a session of its own, created by the test beforehand so that it outlives
  * the lesson. While the lesson runs, the built viewer (SYNCTOP_BINARY
  * --once --json, parsed with json-c) must show its objects under their
  * story names with the figures they were created with (the queue "orders"
