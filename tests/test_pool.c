@@ -107,7 +107,7 @@ static st_result sleep_ms_task(const void *input, size_t input_size, void *outpu
     (void)output;
     (void)capacity;
     *size = 0;
-    test_sleep_ms(*(const int *)input);
+    test_sleep_ms(*(const int *)input);   /* a task that takes long (or is stuck), not synchronization */
     return ST_OK;
 }
 

@@ -141,7 +141,7 @@ static void wait_for_go(int *ready, int *go)
 {
     __atomic_add_fetch(ready, 1, __ATOMIC_SEQ_CST);
     while (!__atomic_load_n(go, __ATOMIC_SEQ_CST))
-        test_sleep_ms(1);
+        test_sleep_ms(1);   /* a poll interval: the parent's test_wait bounds this */
 }
 
 static int mpmc_producer(void *arg)
