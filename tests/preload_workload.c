@@ -72,10 +72,11 @@ static double now_s(void)
     return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 }
 
-/* Wait (at most 30 s of elapsed time) until path exists. */
+/* Wait (at most 120 s of elapsed time: a deadline for a test that failed,
+ * not a delay) until path exists. */
 static void wait_for_file(const char *path)
 {
-    double deadline = now_s() + 30.0;
+    double deadline = now_s() + 120.0;
     while (access(path, F_OK) != 0 && now_s() < deadline)
         sleep_ms(5);   /* a poll interval, not synchronization */
 }

@@ -1,7 +1,10 @@
 /* test_demo.c - synctop-demo as a class runs it: every lesson of the
  * framework's author (semaphore, pool-db, bounded, event, startstop,
- * condition, deadlock, supervisor, pool, and race) runs briefly and fast
- * (--duration 3 --speed 4) in a session of its own, and while it runs the
+ * condition, deadlock, supervisor, pool, and race) runs fast (--speed 4)
+ * in a session of its own - until the test has seen what it looks for and
+ * stops it as Ctrl-C would (UNTIL_STOPPED), or, for the lessons whose
+ * round-end lines the test reads, for --duration 3 (FAST) - and while it
+ * runs the
  * built viewer (SYNCTOP_BINARY --once --json) must show what the lesson
  * teaches: the objects under their story names with their figures
  * (download-slots never above 3 in use, an over-release counted, a
@@ -37,7 +40,7 @@
 
 #define RUN_TIMEOUT_MS 10000
 #define LESSON_EXIT_TIMEOUT_MS 40000
-#define SEEN_TIMEOUT_MS 8000
+#define SEEN_TIMEOUT_MS 20000   /* a deadline: only a failing test waits this long */
 #define MAX_PIDS 128
 
 /* ---- running the programs -------------------------------------------------- */
@@ -390,6 +393,15 @@ static void test_a_failed_claim_is_named(void **state)
 /* ---- each lesson, watched ------------------------------------------------------ */
 
 #define FAST "--duration", "3", "--speed", "4"
+/* No --duration: the lesson runs until stop_demo(), so however slow the
+ * machine, it is still running when the viewer is asked about it. */
+#define UNTIL_STOPPED "--speed", "4"
+
+/* Stop the lesson as Ctrl-C would; assert_finished_cleanly() then waits. */
+static void stop_demo(demo_run *run)
+{
+    assert_int_equal(kill(run->pid, SIGINT), 0);
+}
 
 static bool race_seen(json_object *root)
 {
@@ -400,12 +412,13 @@ static void test_race(void **state)
 {
     (void)state;
     demo_run run;
-    start_demo(&run, "race", "--duration", "1.5", "--speed", "4");
+    start_demo(&run, "race", UNTIL_STOPPED);
     json_object *root = await_view(&run, race_seen, NULL, "bank-lock acquisitions");
     assert_type(root, "bank-lock", "lock");
     assert_process(root, "bank");
     assert_processes(root, "teller", 1, 4);
     json_object_put(root);
+    stop_demo(&run);
     assert_finished_cleanly(&run, "race");
 }
 
@@ -428,7 +441,7 @@ static void test_semaphore(void **state)
 {
     (void)state;
     demo_run run;
-    start_demo(&run, "semaphore", FAST);
+    start_demo(&run, "semaphore", UNTIL_STOPPED);
     json_object *root = await_view(&run, downloads_seen, download_slots_never_above_3,
                                    "download-slots acquisitions");
     assert_type(root, "download-slots", "semaphore");
@@ -437,6 +450,7 @@ static void test_semaphore(void **state)
     assert_process(root, "download-manager");
     assert_processes(root, "download", 1, 10);
     json_object_put(root);
+    stop_demo(&run);
     assert_finished_cleanly(&run, "semaphore");
 }
 
@@ -456,7 +470,7 @@ static void test_pool_db(void **state)
 {
     (void)state;
     demo_run run;
-    start_demo(&run, "pool-db", FAST);
+    start_demo(&run, "pool-db", UNTIL_STOPPED);
     json_object *root = await_view(&run, queries_seen, db_connections_never_above_5,
                                    "db-connections acquisitions");
     assert_type(root, "db-connections", "semaphore");
@@ -464,6 +478,7 @@ static void test_pool_db(void **state)
     assert_process(root, "db-pool");
     assert_processes(root, "user", 1, 10);
     json_object_put(root);
+    stop_demo(&run);
     assert_finished_cleanly(&run, "pool-db");
 }
 
@@ -483,7 +498,7 @@ static void test_bounded(void **state)
 {
     (void)state;
     demo_run run;
-    start_demo(&run, "bounded", FAST);
+    start_demo(&run, "bounded", UNTIL_STOPPED);
     json_object *root = await_view(&run, over_release_seen, tokens_never_above_2,
                                    "an over-release of printer-tokens");
     assert_type(root, "printer-tokens", "bounded_semaphore");
@@ -492,6 +507,7 @@ static void test_bounded(void **state)
     assert_processes(root, "clerk", 1, 2);
     assert_process(root, "careless-clerk");
     json_object_put(root);
+    stop_demo(&run);
     assert_finished_cleanly(&run, "bounded");
 }
 
@@ -531,7 +547,7 @@ static void test_startstop(void **state)
 {
     (void)state;
     demo_run run;
-    start_demo(&run, "startstop", FAST);
+    start_demo(&run, "startstop", UNTIL_STOPPED);
     json_object *root = await_view(&run, line_seen, NULL, "the bakery line running");
     assert_type(root, "line-start", "event");
     assert_type(root, "line-stop", "event");
@@ -540,6 +556,7 @@ static void test_startstop(void **state)
     assert_processes(root, "baker", 1, 2);
     assert_processes(root, "courier", 1, 2);
     json_object_put(root);
+    stop_demo(&run);
     assert_finished_cleanly(&run, "startstop");
 }
 
@@ -553,7 +570,7 @@ static void test_condition(void **state)
 {
     (void)state;
     demo_run run;
-    start_demo(&run, "condition", FAST);
+    start_demo(&run, "condition", UNTIL_STOPPED);
     json_object *root = await_view(&run, hand_off_seen, NULL, "order-ready notified");
     assert_type(root, "order-ready", "condition");
     assert_type(root, "counter-free", "condition");
@@ -562,6 +579,7 @@ static void test_condition(void **state)
     assert_process(root, "cook");
     assert_processes(root, "waiter", 1, 2);
     json_object_put(root);
+    stop_demo(&run);
     assert_finished_cleanly(&run, "condition");
 }
 
@@ -652,7 +670,7 @@ static void test_supervisor(void **state)
 {
     (void)state;
     demo_run run;
-    start_demo(&run, "supervisor", FAST);
+    start_demo(&run, "supervisor", UNTIL_STOPPED);
     json_object *root = await_view(&run, restart_seen, no_worker_beyond_3_restarts,
                                    "a restart by health-check");
     assert_type(root, "health-check", "supervisor");
@@ -660,6 +678,7 @@ static void test_supervisor(void **state)
     assert_int_equal(object_figure(root, "health-check", "workers"), 3);
     assert_process(root, "foreman");
     json_object_put(root);
+    stop_demo(&run);
     assert_finished_cleanly(&run, "supervisor");
 }
 
