@@ -2,9 +2,8 @@
  * framework's author (semaphore, pool-db, bounded, event, startstop,
  * condition, deadlock, supervisor, pool, and race) runs fast (--speed 4)
  * in a session of its own - until the test has seen what it looks for and
- * stops it as Ctrl-C would (UNTIL_STOPPED), or, for the lessons whose
- * round-end lines the test reads, for --duration 3 (FAST) - and while it
- * runs the
+ * says the time is up (UNTIL_STOPPED, SYNCTOP_DEMO_END_FILE), or for
+ * --duration 3 (FAST) - and while it runs the
  * built viewer (SYNCTOP_BINARY --once --json) must show what the lesson
  * teaches: the objects under their story names with their figures
  * (download-slots never above 3 in use, an over-release counted, a
@@ -77,6 +76,7 @@ typedef struct demo_run {
     char log_path[256];
     pid_t pid;          /* 0 once waited for */
     int status;         /* its exit status, once waited for */
+    char end_path[256]; /* without --duration: stop_demo() creates it to end the lesson */
     char *argv[32];
 } demo_run;
 
@@ -88,6 +88,8 @@ static int exec_demo(void *arg)
         dup2(null, STDIN_FILENO);
         dup2(null, STDOUT_FILENO);   /* the director's own lines also go to the log */
     }
+    if (run->end_path[0] != '\0')
+        setenv("SYNCTOP_DEMO_END_FILE", run->end_path, 1);
     execv(run->argv[0], run->argv);
     return 127;
 }
@@ -109,6 +111,13 @@ static void start_demo_argv(demo_run *run, const char *const *args)
     run->argv[n++] = (char *)"--log";
     run->argv[n++] = run->log_path;
     run->argv[n] = NULL;
+    bool has_duration = false;
+    for (int i = 1; i < n; i++)
+        has_duration |= strcmp(run->argv[i], "--duration") == 0;
+    if (!has_duration) {
+        snprintf(run->end_path, sizeof run->end_path, "/tmp/synctop-test-demo-%s.end", run->session);
+        unlink(run->end_path);
+    }
     run->pid = test_spawn(exec_demo, run);
     assert_true(run->pid > 0);
 }
@@ -164,6 +173,8 @@ static void assert_finished_cleanly(demo_run *run, const char *lesson)
     assert_null(strstr(log, "FAILED"));
     free(log);
     unlink(run->log_path);
+    if (run->end_path[0] != '\0')
+        unlink(run->end_path);
     assert_int_equal(test_shm_count(run->session), 0);
 }
 
@@ -397,10 +408,15 @@ static void test_a_failed_claim_is_named(void **state)
  * machine, it is still running when the viewer is asked about it. */
 #define UNTIL_STOPPED "--speed", "4"
 
-/* Stop the lesson as Ctrl-C would; assert_finished_cleanly() then waits. */
+/* The time is up: the lesson finishes its round and checks its claim as at
+ * the end of --duration (SYNCTOP_DEMO_END_FILE); assert_finished_cleanly()
+ * then waits for it. */
 static void stop_demo(demo_run *run)
 {
-    assert_int_equal(kill(run->pid, SIGINT), 0);
+    assert_true(run->end_path[0] != '\0');
+    int end = open(run->end_path, O_WRONLY | O_CREAT, 0600);
+    assert_true(end >= 0);
+    close(end);
 }
 
 static bool race_seen(json_object *root)
