@@ -459,6 +459,24 @@ bool test_wait_state(pid_t pid, char state, int timeout_ms)
     return test_wait_until(state_reached, &goal, timeout_ms);
 }
 
+typedef struct cpu_goal {
+    pid_t pid;
+    double cpu_at_least;
+    double not_before;
+} cpu_goal;
+
+static bool cpu_time_reached(void *arg)
+{
+    const cpu_goal *goal = arg;
+    return test_now() >= goal->not_before && test_cpu_seconds(goal->pid) >= goal->cpu_at_least;
+}
+
+bool test_wait_cpu_time(pid_t pid, double cpu_at_least, double not_before, int timeout_ms)
+{
+    cpu_goal goal = { pid, cpu_at_least, not_before };
+    return test_wait_until(cpu_time_reached, &goal, timeout_ms);
+}
+
 void test_signal(int fd)
 {
     ssize_t written;

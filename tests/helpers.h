@@ -103,6 +103,12 @@ char test_process_state(pid_t pid);
 /* Wait up to timeout_ms until process pid is in state (a letter as above). */
 bool test_wait_state(pid_t pid, char state, int timeout_ms);
 
+/* Wait up to timeout_ms until process pid's CPU time (test_cpu_seconds)
+ * reaches cpu_at_least and test_now() reaches not_before: an interval for
+ * measuring CPU% that ends once the process has run enough, however small
+ * a share of the CPUs a busy machine gives it. */
+bool test_wait_cpu_time(pid_t pid, double cpu_at_least, double not_before, int timeout_ms);
+
 /* A one-byte handshake over a pipe: test_signal() writes the byte (and
  * closes fd); test_wait_signal() waits up to timeout_ms for it (and closes
  * fd). Returns whether the byte arrived. */

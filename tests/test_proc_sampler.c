@@ -270,7 +270,9 @@ static void test_cpu_busy_and_sleeping(void **state)
     assert_false(out[0].cpu_known);
     assert_false(out[1].cpu_known);
 
-    test_sleep_ms(500);   /* not synchronization: the interval CPU% is measured over */
+    /* The interval CPU% is measured over: at least 500 ms, and until the
+     * burner has had 150 ms of CPU, however busy the machine. */
+    assert_true(test_wait_cpu_time(pids[0], cpu_before + 0.15, time_before + 0.5, TEST_WAIT_MS));
     assert_int_equal(st_proc_sampler_processes(s, pids, 2, out), ST_OK);
     double cpu_after = test_cpu_seconds(pids[0]), time_after = test_now();
     double expected = (cpu_after - cpu_before) / (time_after - time_before) * 100.0;
