@@ -188,6 +188,28 @@ static char *finish_demo(demo_run *run)
     return log;
 }
 
+typedef struct log_goal {
+    const demo_run *run;
+    const char *text;
+} log_goal;
+
+static bool log_shows(void *arg)
+{
+    const log_goal *goal = arg;
+    char *log = read_text(goal->run->log_path);
+    bool shows = log != NULL && strstr(log, goal->text) != NULL;
+    free(log);
+    return shows;
+}
+
+/* Wait until the running lesson has written text to its output. */
+static void wait_for_output(const demo_run *run, const char *text)
+{
+    log_goal goal = { run, text };
+    if (!test_wait_until(log_shows, &goal, SEEN_TIMEOUT_MS))
+        fail_msg("synctop-demo %s never wrote \"%s\"", run->argv[1], text);
+}
+
 /* ---- what the viewer shows -------------------------------------------------- */
 
 static json_object *snapshot(const char *session)
@@ -348,6 +370,7 @@ static void test_image_is_converted_in_shared_memory(void **state)
 
     json_object *root = wait_until_seen(session, darkroom_at_work,
                                         "photo-rgb and photo-gray attached by 5");
+    wait_for_output(&run, "identical to the serial result");   /* a whole picture converted */
     assert_figure(root, "photo-rgb", "size_bytes", 1000 * 1000 * 3);
     assert_figure(root, "photo-gray", "size_bytes", 1000 * 1000);
     json_object_put(root);
@@ -437,6 +460,7 @@ static void test_values_count_and_measure(void **state)
     start_demo(&run, session, "values", UNTIL_FINISHED, "--workers", "2");
 
     json_object *root = wait_until_seen(session, station_at_work, "the values being written");
+    wait_for_output(&run, "statistics: visitors");   /* printed now and then while it runs */
     assert_string_equal(text_member(find_object(root, "visitors"), "value_type"), "int64");
     assert_string_equal(text_member(find_object(root, "temperature-kitchen"), "value_type"),
                         "double");
@@ -673,6 +697,7 @@ static void test_speedup_is_measured_for_each_worker_count(void **state)
     start_demo(&run, session, "speedup", UNTIL_FINISHED);
 
     json_object *root = wait_until_seen(session, first_round_timed, "a timed round");
+    wait_for_output(&run, "round 1   serial");   /* the first round is complete */
     int64_t length = figure(root, "speedup-by-workers", "length");
     assert_true(length >= 1);
     assert_figure(root, "efficiency-by-workers", "length", length);
