@@ -1,5 +1,6 @@
 /* helpers.c - shared test plumbing (see helpers.h): tracked children that are
- * always reaped, unique sessions that are always removed, running programs. */
+ * always reaped, unique sessions that are always removed, running programs,
+ * and handshakes that wait for a condition up to an elapsed-time deadline. */
 #include "helpers.h"
 
 #include <dirent.h>
@@ -383,7 +384,7 @@ static void each_process_view(const char *session, void (*fn)(const st_process_v
 }
 
 typedef struct blocked_query {
-    pid_t pid;          /* 0: any process */
+    pid_t pid;
     const char *object; /* NULL: any object */
     int count;
 } blocked_query;
@@ -391,7 +392,7 @@ typedef struct blocked_query {
 static void count_blocked(const st_process_view *p, void *arg)
 {
     blocked_query *query = arg;
-    if (p->blocked && p->alive && (query->pid == 0 || p->pid == query->pid) &&
+    if (p->blocked && p->alive && p->pid == query->pid &&
         (query->object == NULL || strcmp(p->blocked_object_name, query->object) == 0))
         query->count++;
 }
@@ -401,13 +402,6 @@ bool test_process_blocked(const char *session, pid_t pid, const char *object)
     blocked_query query = { pid, object, 0 };
     each_process_view(session, count_blocked, &query);
     return query.count > 0;
-}
-
-int test_blocked_count(const char *session, const char *object)
-{
-    blocked_query query = { 0, object, 0 };
-    each_process_view(session, count_blocked, &query);
-    return query.count;
 }
 
 typedef struct blocked_wait {
@@ -475,39 +469,6 @@ bool test_wait_cpu_time(pid_t pid, double cpu_at_least, double not_before, int t
 {
     cpu_goal goal = { pid, cpu_at_least, not_before };
     return test_wait_until(cpu_time_reached, &goal, timeout_ms);
-}
-
-void test_signal(int fd)
-{
-    ssize_t written;
-    do {
-        written = write(fd, "!", 1);
-    } while (written < 0 && errno == EINTR);
-    close(fd);
-}
-
-bool test_wait_signal(int fd, int timeout_ms)
-{
-    double deadline = test_now() + timeout_ms / 1000.0;
-    bool arrived = false;
-    for (;;) {
-        int left = (int)((deadline - test_now()) * 1000.0);
-        struct pollfd readable = { fd, POLLIN, 0 };
-        int r = poll(&readable, 1, left > 0 ? left : 0);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r == 1) {
-            char byte;
-            ssize_t n;
-            do {
-                n = read(fd, &byte, 1);
-            } while (n < 0 && errno == EINTR);
-            arrived = n == 1;
-        }
-        break;
-    }
-    close(fd);
-    return arrived;
 }
 
 /* Whether the captured stdout now shows the trigger. */

@@ -92,10 +92,6 @@ bool test_process_blocked(const char *session, pid_t pid, const char *object);
 /* Wait up to timeout_ms until test_process_blocked() holds. */
 bool test_wait_blocked(const char *session, pid_t pid, const char *object, int timeout_ms);
 
-/* How many processes of session show as blocked on the object called object
- * (read the way the viewer reads it). */
-int test_blocked_count(const char *session, const char *object);
-
 /* The state letter of /proc/PID/stat ('R' running, 'S' sleeping, 'T'
  * stopped, ...), or '?' when the process is gone. */
 char test_process_state(pid_t pid);
@@ -108,12 +104,6 @@ bool test_wait_state(pid_t pid, char state, int timeout_ms);
  * measuring CPU% that ends once the process has run enough, however small
  * a share of the CPUs a busy machine gives it. */
 bool test_wait_cpu_time(pid_t pid, double cpu_at_least, double not_before, int timeout_ms);
-
-/* A one-byte handshake over a pipe: test_signal() writes the byte (and
- * closes fd); test_wait_signal() waits up to timeout_ms for it (and closes
- * fd). Returns whether the byte arrived. */
-void test_signal(int fd);
-bool test_wait_signal(int fd, int timeout_ms);
 
 /* Like test_run(), but once the program's stdout holds trigger (NULL: its
  * first complete line), call on_output(arg) once while it keeps running:
