@@ -20,6 +20,11 @@
  * the three processes the way synctop does (the session's model) and
  * prints their CPU% and RSS every few seconds.
  *
+ * For tests: with SYNCTOP_DEMO_HOLD_MEMORY=1 in the environment, memory-hog
+ * holds its first full 200 MiB until the lesson is stopped (SIGINT, SIGTERM
+ * or the end of --duration) instead of for a paced while, so that a test
+ * on a busy machine sees the peak for sure before it stops the lesson.
+ *
  * The claims checked: memory-hog's own RSS reached at least 95% of what it
  * touched, and the dashboard's model saw it above half of that while it
  * held the memory; io-hog's file held exactly what was written after every
@@ -115,6 +120,13 @@ static uint64_t own_rss(void)
     return resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/* The test hook described at the top. */
+static bool hold_until_stopped(void)
+{
+    const char *hold = getenv("SYNCTOP_DEMO_HOLD_MEMORY");
+    return hold != NULL && strcmp(hold, "1") == 0;
+}
+
 static int memory_hog_main(void *context, int number, struct crew_member *self)
 {
     struct meters *meters = context;
@@ -143,7 +155,10 @@ static int memory_hog_main(void *context, int number, struct crew_member *self)
         gauges->memory_touched = touched;
         if (touched == MEMORY_BYTES) {
             __atomic_store_n(&gauges->memory_holding, 1, __ATOMIC_RELEASE);
-            lesson_nap(meters->opts, MEMORY_HOLD_NS);
+            if (hold_until_stopped())
+                lesson_sleep_until(INT64_MAX);
+            else
+                lesson_nap(meters->opts, MEMORY_HOLD_NS);
             if (!demo_should_stop())   /* the meter-reader looked all along */
                 gauges->memory_holds++;
             __atomic_store_n(&gauges->memory_holding, 0, __ATOMIC_RELEASE);

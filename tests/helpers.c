@@ -1,5 +1,6 @@
 /* helpers.c - shared test plumbing (see helpers.h): tracked children that are
- * always reaped, unique sessions that are always removed, running programs. */
+ * always reaped, unique sessions that are always removed, running programs,
+ * and handshakes that wait for a condition up to an elapsed-time deadline. */
 #include "helpers.h"
 
 #include <dirent.h>
@@ -330,4 +331,239 @@ uint64_t test_object_field_u64(const char *session, const char *type, const char
     }
     st_model_free(model);
     return value;
+}
+
+/* ---- handshakes ------------------------------------------------------------ */
+
+/* The pause between two looks at a condition: short enough not to slow a
+ * test, long enough not to steal the CPU from the processes it waits for. */
+#define POLL_INTERVAL_MS 5
+
+bool test_wait_until(bool (*predicate)(void *arg), void *arg, int timeout_ms)
+{
+    double deadline = test_now() + timeout_ms / 1000.0;
+    for (;;) {
+        bool past_deadline = test_now() >= deadline;
+        if (predicate(arg))
+            return true;
+        if (past_deadline)
+            return false;
+        test_sleep_ms(POLL_INTERVAL_MS);   /* a poll interval, not synchronization */
+    }
+}
+
+typedef struct count_goal {
+    const volatile int *counter;
+    int count;
+} count_goal;
+
+static bool count_reached(void *arg)
+{
+    const count_goal *goal = arg;
+    return __atomic_load_n(goal->counter, __ATOMIC_SEQ_CST) >= goal->count;
+}
+
+bool test_wait_count(const volatile int *counter, int count, int timeout_ms)
+{
+    count_goal goal = { counter, count };
+    return test_wait_until(count_reached, &goal, timeout_ms);
+}
+
+/* Calls fn(process, arg) for each process of session's model. */
+static void each_process_view(const char *session, void (*fn)(const st_process_view *p, void *arg), void *arg)
+{
+    st_table *reader = NULL;
+    if (st_table_attach_readonly(session, &reader) != ST_OK)
+        return;
+    st_model *model = NULL;
+    if (st_model_new(&model) == ST_OK && st_model_refresh(model, reader) == ST_OK)
+        for (size_t i = 0; i < st_model_process_count(model); i++)
+            fn(st_model_process(model, i), arg);
+    st_model_free(model);
+    st_table_close(reader);
+}
+
+typedef struct blocked_query {
+    pid_t pid;
+    const char *object; /* NULL: any object */
+    int count;
+} blocked_query;
+
+static void count_blocked(const st_process_view *p, void *arg)
+{
+    blocked_query *query = arg;
+    if (p->blocked && p->alive && p->pid == query->pid &&
+        (query->object == NULL || strcmp(p->blocked_object_name, query->object) == 0))
+        query->count++;
+}
+
+bool test_process_blocked(const char *session, pid_t pid, const char *object)
+{
+    blocked_query query = { pid, object, 0 };
+    each_process_view(session, count_blocked, &query);
+    return query.count > 0;
+}
+
+typedef struct blocked_wait {
+    const char *session;
+    pid_t pid;
+    const char *object;
+} blocked_wait;
+
+static bool is_blocked(void *arg)
+{
+    blocked_wait *wait = arg;
+    return test_process_blocked(wait->session, wait->pid, wait->object);
+}
+
+bool test_wait_blocked(const char *session, pid_t pid, const char *object, int timeout_ms)
+{
+    blocked_wait wait = { session, pid, object };
+    return test_wait_until(is_blocked, &wait, timeout_ms);
+}
+
+char test_process_state(pid_t pid)
+{
+    char path[64], text[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return '?';
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    const char *end = strrchr(text, ')');
+    return end != NULL && end[1] == ' ' ? end[2] : '?';
+}
+
+typedef struct state_goal {
+    pid_t pid;
+    char state;
+} state_goal;
+
+static bool state_reached(void *arg)
+{
+    const state_goal *goal = arg;
+    return test_process_state(goal->pid) == goal->state;
+}
+
+bool test_wait_state(pid_t pid, char state, int timeout_ms)
+{
+    state_goal goal = { pid, state };
+    return test_wait_until(state_reached, &goal, timeout_ms);
+}
+
+typedef struct cpu_goal {
+    pid_t pid;
+    double cpu_at_least;
+    double not_before;
+} cpu_goal;
+
+static bool cpu_time_reached(void *arg)
+{
+    const cpu_goal *goal = arg;
+    return test_now() >= goal->not_before && test_cpu_seconds(goal->pid) >= goal->cpu_at_least;
+}
+
+bool test_wait_cpu_time(pid_t pid, double cpu_at_least, double not_before, int timeout_ms)
+{
+    cpu_goal goal = { pid, cpu_at_least, not_before };
+    return test_wait_until(cpu_time_reached, &goal, timeout_ms);
+}
+
+/* Whether the captured stdout now shows the trigger. */
+static bool output_shows(const char *out, const char *trigger)
+{
+    return trigger != NULL ? strstr(out, trigger) != NULL : strchr(out, '\n') != NULL;
+}
+
+int test_run_on_output(char *const argv[], const char *trigger, void (*on_output)(void *arg), void *arg,
+                       char **out, char **err, int timeout_ms)
+{
+    register_atexit();
+    int out_pipe[2], err_pipe[2];
+    if (pipe(out_pipe) < 0)
+        return -1;
+    if (pipe(err_pipe) < 0) {
+        close(out_pipe[0]);
+        close(out_pipe[1]);
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDONLY);
+        dup2(devnull, 0);
+        dup2(out_pipe[1], 1);
+        dup2(err_pipe[1], 2);
+        close(out_pipe[0]);
+        close(err_pipe[0]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    if (child_count < MAX_CHILDREN)
+        children[child_count++] = pid;
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+    char *bufs[2] = { NULL, NULL };
+    size_t lens[2] = { 0, 0 }, caps[2] = { 0, 0 };
+    append(&bufs[0], &lens[0], &caps[0], "", 0);
+    append(&bufs[1], &lens[1], &caps[1], "", 0);
+    struct pollfd fds[2] = { { out_pipe[0], POLLIN, 0 }, { err_pipe[0], POLLIN, 0 } };
+    int open_fds = 2;
+    double deadline = test_now() + timeout_ms / 1000.0;
+    bool timed_out = false, triggered = false;
+    while (open_fds > 0) {
+        int left = (int)((deadline - test_now()) * 1000.0);
+        if (left <= 0) {
+            timed_out = true;
+            break;
+        }
+        int r = poll(fds, 2, left);
+        if (r <= 0)
+            continue;
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            char chunk[4096];
+            ssize_t n = read(fds[i].fd, chunk, sizeof chunk);
+            if (n > 0) {
+                append(&bufs[i], &lens[i], &caps[i], chunk, (size_t)n);
+            } else if (n == 0 || errno != EINTR) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            }
+        }
+        if (!triggered && output_shows(bufs[0], trigger)) {
+            triggered = true;
+            on_output(arg);
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (fds[i].fd >= 0)
+            close(fds[i].fd);
+    int result;
+    if (timed_out) {
+        test_kill(pid);
+        result = -1;
+    } else {
+        int left = (int)((deadline - test_now()) * 1000.0);
+        result = test_wait(pid, left > 0 ? left : 0);
+        if (result < 0)
+            test_kill(pid);
+        else if (!triggered)
+            result = -2;
+    }
+    if (out)
+        *out = bufs[0];
+    else
+        free(bufs[0]);
+    if (err)
+        *err = bufs[1];
+    else
+        free(bufs[1]);
+    return result;
 }

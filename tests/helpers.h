@@ -10,6 +10,7 @@
 #define SYNCTOP_TEST_HELPERS_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -66,5 +67,50 @@ double test_now(void);
  * table and its data segments, not those of a longer name like needle + "0")
  * or, when needle ends in '.', a prefix of data segment names. */
 int test_shm_count(const char *needle);
+
+/* ---- handshakes: waiting for a condition instead of guessing a time ------- */
+
+/* The deadline handshakes use: generous, since only a failing test waits
+ * this long; a passing one goes on as soon as its condition holds. */
+#define TEST_WAIT_MS 20000
+
+/* Look at predicate(arg) until it holds or timeout_ms have passed (elapsed
+ * time on CLOCK_MONOTONIC, however slow the machine). Between looks it
+ * sleeps a few milliseconds: a poll interval, not a guess. Returns whether
+ * the predicate held; it is always looked at once more at the deadline. */
+bool test_wait_until(bool (*predicate)(void *arg), void *arg, int timeout_ms);
+
+/* Wait up to timeout_ms until *counter (a flag or counter in memory shared
+ * with children, read atomically) is at least count. */
+bool test_wait_count(const volatile int *counter, int count, int timeout_ms);
+
+/* Whether process pid shows as blocked in session, read the way the viewer
+ * reads it (a read-only attach and one model refresh); when object is not
+ * NULL, blocked on the object of that name. */
+bool test_process_blocked(const char *session, pid_t pid, const char *object);
+
+/* Wait up to timeout_ms until test_process_blocked() holds. */
+bool test_wait_blocked(const char *session, pid_t pid, const char *object, int timeout_ms);
+
+/* The state letter of /proc/PID/stat ('R' running, 'S' sleeping, 'T'
+ * stopped, ...), or '?' when the process is gone. */
+char test_process_state(pid_t pid);
+
+/* Wait up to timeout_ms until process pid is in state (a letter as above). */
+bool test_wait_state(pid_t pid, char state, int timeout_ms);
+
+/* Wait up to timeout_ms until process pid's CPU time (test_cpu_seconds)
+ * reaches cpu_at_least and test_now() reaches not_before: an interval for
+ * measuring CPU% that ends once the process has run enough, however small
+ * a share of the CPUs a busy machine gives it. */
+bool test_wait_cpu_time(pid_t pid, double cpu_at_least, double not_before, int timeout_ms);
+
+/* Like test_run(), but once the program's stdout holds trigger (NULL: its
+ * first complete line), call on_output(arg) once while it keeps running:
+ * "act once synctop has attached and drawn". Returns like test_run(); -2
+ * when the program ended before the trigger appeared (on_output was not
+ * called). */
+int test_run_on_output(char *const argv[], const char *trigger, void (*on_output)(void *arg), void *arg,
+                       char **out, char **err, int timeout_ms);
 
 #endif

@@ -65,11 +65,20 @@ static void sleep_ms(int ms)
     }
 }
 
-/* Wait (at most 30 s) until path exists. */
+static double now_s(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+/* Wait (at most 120 s of elapsed time: a deadline for a test that failed,
+ * not a delay) until path exists. */
 static void wait_for_file(const char *path)
 {
-    for (int i = 0; i < 6000 && access(path, F_OK) != 0; i++)
-        sleep_ms(5);
+    double deadline = now_s() + 120.0;
+    while (access(path, F_OK) != 0 && now_s() < deadline)
+        sleep_ms(5);   /* a poll interval, not synchronization */
 }
 
 static pid_t fork_child(void)

@@ -467,7 +467,8 @@ static void test_json_alone_means_once(void **state)
 }
 
 /* A process blocked on a lock shows what it waits for. The waiter needs a
- * moment to get from "ready" into the wait, so poll a few snapshots. */
+ * moment to get from "ready" into the wait, so poll snapshots until it
+ * shows (up to a deadline in elapsed time). */
 static void test_once_json_shows_what_a_process_waits_for(void **state)
 {
     (void)state;
@@ -477,10 +478,11 @@ static void test_once_json_shows_what_a_process_waits_for(void **state)
 
     json_object *blocked_on = NULL;
     json_object *root = NULL;
-    for (int attempt = 0; attempt < 20 && blocked_on == NULL; attempt++) {
+    double deadline = test_now() + READY_TIMEOUT_MS / 1000.0;
+    while (blocked_on == NULL && (root == NULL || test_now() < deadline)) {
         if (root != NULL) {
             json_object_put(root);
-            test_sleep_ms(100);
+            test_sleep_ms(20);   /* a poll interval between snapshots, not synchronization */
         }
         root = snapshot_json(work.session);
         json_object *process = find_process(root, waiter);
@@ -554,23 +556,37 @@ static void test_no_mode_without_a_terminal_prints_batch(void **state)
     run_result_free(&result);
 }
 
-static int remove_session_soon(void *arg)
+typedef struct session_removal {
+    const char *session;
+    st_result result;
+    bool done;
+} session_removal;
+
+static void remove_the_session(void *arg)
 {
-    test_sleep_ms(400);
-    return st_session_remove(arg, true) == ST_OK ? 0 : 1;
+    session_removal *removal = arg;
+    removal->result = st_session_remove(removal->session, true);
+    removal->done = true;
 }
 
+/* The session is removed once synctop has drawn its first refresh (so it
+ * is attached): it must notice and end. */
 static void test_batch_ends_when_the_session_is_removed(void **state)
 {
     (void)state;
     workload work;
     start_workload(&work);
-    pid_t remover = test_spawn(remove_session_soon, (void *)work.session);
-    run_result result = run_synctop("--batch", "-d", "0.1", "-s", work.session);
+    session_removal removal = { work.session, ST_OK, false };
+    char *argv[] = { (char *)SYNCTOP_BINARY, (char *)"--batch", (char *)"-d", (char *)"0.1",
+                     (char *)"-s", (char *)work.session, NULL };
+    run_result result;
+    result.status = test_run_on_output(argv, NULL, remove_the_session, &removal, &result.out,
+                                       &result.err, RUN_TIMEOUT_MS);
+    assert_true(removal.done);
+    assert_int_equal(removal.result, ST_OK);
     assert_int_equal(result.status, 0);
     assert_non_null(strstr(result.err, "session ended"));
     assert_int_equal(count_lines(result.err), 1);
-    assert_int_equal(test_wait(remover, RUN_TIMEOUT_MS), 0);
     run_result_free(&result);
 }
 

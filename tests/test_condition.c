@@ -5,6 +5,7 @@
  * the figures the viewer's model reads back. */
 #include "helpers.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #define RING 8
 #define ITEMS 10000
+#define WAIT_MS 20000   /* a deadline for handshakes: only a failing test waits this long */
 
 typedef struct shared_area {
     /* the hand-off: a small ring guarded by the lock */
@@ -79,14 +81,34 @@ static uint64_t field_u64(const char *object, const char *name)
     return test_object_field_u64(st_table_session(table), NULL, object, name);
 }
 
+typedef struct field_goal {
+    const char *object;
+    const char *name;
+    uint64_t value;
+} field_goal;
+
+static bool field_has_goal(void *arg)
+{
+    const field_goal *goal = arg;
+    return field_u64(goal->object, goal->name) == goal->value;
+}
+
+/* Whether the field reaches value within WAIT_MS of elapsed time. */
 static bool field_becomes(const char *object, const char *name, uint64_t value)
 {
-    for (int i = 0; i < 500; i++) {
-        if (field_u64(object, name) == value)
-            return true;
-        test_sleep_ms(10);
-    }
-    return false;
+    field_goal goal = { object, name, value };
+    return test_wait_until(field_has_goal, &goal, WAIT_MS);
+}
+
+static bool flag_raised(void *arg)
+{
+    return __atomic_load_n((int *)arg, __ATOMIC_SEQ_CST) != 0;
+}
+
+static bool someone_woke(void *arg)
+{
+    (void)arg;
+    return __atomic_load_n(&shared->woken, __ATOMIC_SEQ_CST) >= 1;
 }
 
 static int blocked_on(const char *object)
@@ -215,8 +237,9 @@ static void test_notify_one_wakes_exactly_one(void **state)
     assert_int_equal(st_lock_acquire(lock, ST_FOREVER), ST_OK);
     assert_int_equal(st_condition_notify(cond, 1), ST_OK);
     assert_int_equal(st_lock_release(lock), ST_OK);
-    for (int i = 0; i < 500 && woken() < 1; i++)
-        test_sleep_ms(10);
+    assert_true(test_wait_until(someone_woke, NULL, WAIT_MS));
+    /* Not synchronization: a window in which a second, wrong wake-up would
+     * show. A correct run passes however long it is. */
     test_sleep_ms(150);
     assert_int_equal(woken(), 1);
     assert_int_equal(field_u64("cond", "waiters"), 2);
@@ -244,10 +267,12 @@ static void test_late_waiter_cannot_steal_a_notification(void **state)
     /* A second waiter queues for the lock now and waits right after the
      * notify: the notification is the early waiter's. */
     pid_t late = test_spawn(wait_once, NULL);
-    test_sleep_ms(20);
+    assert_true(test_wait_blocked(st_table_session(table), late, "cond-lock", WAIT_MS));
     assert_int_equal(st_lock_release(lock), ST_OK);
     assert_int_equal(test_wait(early, 10000), 0);
     assert_true(field_becomes("cond", "waiters", 1));
+    /* Not synchronization: a window in which the late waiter, wrongly
+     * woken by the early waiter's notification, would show. */
     test_sleep_ms(100);
     assert_int_equal(woken(), 1);
     assert_int_equal(st_lock_acquire(lock, ST_FOREVER), ST_OK);
@@ -285,8 +310,7 @@ static int hold_lock_until_told(void *arg)
     if (st_lock_acquire(lock, ST_FOREVER) != ST_OK)
         return 2;
     __atomic_store_n(&shared->ready, 1, __ATOMIC_SEQ_CST);
-    while (!__atomic_load_n(&shared->flag, __ATOMIC_SEQ_CST))
-        test_sleep_ms(1);
+    assert_true(test_wait_count(&shared->flag, 1, TEST_WAIT_MS));
     return st_lock_release(lock) == ST_OK ? 0 : 3;
 }
 
@@ -300,8 +324,7 @@ static void test_wait_and_notify_need_the_lock(void **state)
     assert_int_equal(st_condition_wait_for(cond, ring_has_item, NULL, ST_FOREVER), ST_ENOTOWNER);
     /* Held by another process is not held by us. */
     pid_t holder = test_spawn(hold_lock_until_told, NULL);
-    while (!__atomic_load_n(&shared->ready, __ATOMIC_SEQ_CST))
-        test_sleep_ms(1);
+    assert_true(test_wait_until(flag_raised, &shared->ready, WAIT_MS));
     assert_int_equal(st_condition_wait(cond, 0), ST_ENOTOWNER);
     assert_int_equal(st_condition_notify(cond, 1), ST_ENOTOWNER);
     __atomic_store_n(&shared->flag, 1, __ATOMIC_SEQ_CST);
@@ -317,17 +340,29 @@ static bool flag_is_up(void *arg)
     return __atomic_load_n(&shared->flag, __ATOMIC_SEQ_CST) != 0;
 }
 
+static bool rewaiting_after_wakeups(void *arg)
+{
+    uint64_t wakeups = *(const uint64_t *)arg;
+    return field_u64("cond", "wakeups") == wakeups && field_u64("cond", "waiters") == 1;
+}
+
 static int raise_flag_and_notify(void *arg)
 {
     (void)arg;
-    test_sleep_ms(50);
+    /* The waiter waits (its first wait, no wake-up yet) ... */
+    uint64_t wakeups = 0;
+    if (!test_wait_until(rewaiting_after_wakeups, &wakeups, WAIT_MS))
+        return 7;
     if (st_lock_acquire(lock, ST_FOREVER) != ST_OK)
         return 2;
     /* a notify before the flag is up: the waiter wakes, re-checks, waits on */
     if (st_condition_notify_all(cond) != ST_OK)
         return 3;
     st_lock_release(lock);
-    test_sleep_ms(50);
+    /* ... and waits again after that wake-up. */
+    wakeups = 1;
+    if (!test_wait_until(rewaiting_after_wakeups, &wakeups, WAIT_MS))
+        return 8;
     if (st_lock_acquire(lock, ST_FOREVER) != ST_OK)
         return 4;
     __atomic_store_n(&shared->flag, 1, __ATOMIC_SEQ_CST);
@@ -374,14 +409,23 @@ static int die_holding_lock(void *arg)
 static void test_owner_died_is_passed_through(void **state)
 {
     (void)state;
-    int64_t timeout = ST_MILLISECONDS(300);
+    /* The waiter is frozen (SIGSTOP) inside its wait, so that the dier
+     * surely takes the lock and dies before the waiter's timeout can end
+     * the wait, however busy the machine. */
+    int64_t timeout = ST_MILLISECONDS(1000);
     pid_t waiter = test_spawn(wait_once, &timeout);
-    assert_true(field_becomes("cond", "waiters", 1));
+    const char *session = st_table_session(table);
+    assert_true(test_wait_blocked(session, waiter, "cond", WAIT_MS));
+    assert_int_equal(kill(waiter, SIGSTOP), 0);
+    assert_true(test_wait_state(waiter, 'T', WAIT_MS));
+    if (!test_process_blocked(session, waiter, "cond"))
+        fail_msg("the waiter left its wait before it was stopped (was this test descheduled "
+                 "for its whole 1 s timeout?)");
     /* While the waiter sleeps, another process takes the lock and dies. */
     pid_t dier = test_spawn(die_holding_lock, NULL);
-    while (!__atomic_load_n(&shared->flag, __ATOMIC_SEQ_CST))
-        test_sleep_ms(1);
+    assert_true(test_wait_until(flag_raised, &shared->flag, WAIT_MS));
     test_kill(dier);
+    assert_int_equal(kill(waiter, SIGCONT), 0);
     /* The waiter times out, takes the lock back from the dead holder. */
     assert_int_equal(test_wait(waiter, 10000), 11);
     assert_int_equal(field_u64("cond-lock", "owner_died"), 1);

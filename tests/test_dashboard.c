@@ -36,8 +36,8 @@
 
 #include "helpers.h"
 
-#define SCREEN_TIMEOUT_MS 8000
-#define READY_TIMEOUT_MS 5000
+#define SCREEN_TIMEOUT_MS 20000   /* deadlines: only a failing test waits this long */
+#define READY_TIMEOUT_MS 20000
 #define LOCK_ACQUISITIONS 1234
 
 /* ---- tmux ------------------------------------------------------------------ */
@@ -127,7 +127,7 @@ static char *capture(void)
 static char *wait_for_screen_all(const char *const *needles)
 {
     char *screen = NULL;
-    for (int waited = 0; waited <= SCREEN_TIMEOUT_MS; waited += 100) {
+    for (double deadline = test_now() + SCREEN_TIMEOUT_MS / 1000.0; test_now() <= deadline;) {
         free(screen);
         screen = capture();
         bool all = true;
@@ -136,7 +136,7 @@ static char *wait_for_screen_all(const char *const *needles)
                 all = false;
         if (all)
             return screen;
-        test_sleep_ms(100);
+        test_sleep_ms(100);   /* a poll interval between captures, not synchronization */
     }
     print_message("---- screen ----\n%s---- end ----\n", screen);
     for (size_t i = 0; needles[i] != NULL; i++)
@@ -151,12 +151,12 @@ static char *wait_for_screen_all(const char *const *needles)
 static char *wait_for_absence(const char *needle)
 {
     char *screen = NULL;
-    for (int waited = 0; waited <= SCREEN_TIMEOUT_MS; waited += 100) {
+    for (double deadline = test_now() + SCREEN_TIMEOUT_MS / 1000.0; test_now() <= deadline;) {
         free(screen);
         screen = capture();
         if (strstr(screen, needle) == NULL)
             return screen;
-        test_sleep_ms(100);
+        test_sleep_ms(100);   /* a poll interval between captures, not synchronization */
     }
     print_message("---- screen ----\n%s---- end ----\n", screen);
     fail_msg("the screen still shows \"%s\"", needle);
@@ -209,7 +209,7 @@ static void start_synctop(const char *args, const char *width, const char *heigh
 /* synctop's pid, from the file its shell wrote before exec. */
 static pid_t synctop_pid(void)
 {
-    for (int waited = 0; waited < READY_TIMEOUT_MS; waited += 50) {
+    for (double deadline = test_now() + READY_TIMEOUT_MS / 1000.0; test_now() < deadline;) {
         FILE *file = fopen(pid_path, "r");
         long pid = 0;
         if (file != NULL) {
@@ -218,7 +218,7 @@ static pid_t synctop_pid(void)
             if (got == 1 && pid > 0)
                 return (pid_t)pid;
         }
-        test_sleep_ms(50);
+        test_sleep_ms(50);   /* a poll interval, not synchronization */
     }
     fail_msg("synctop never started");
     return -1;
@@ -504,12 +504,12 @@ static void test_resize_redraws(void **state)
     assert_int_equal(tmux("resize-window", "-t", "dash", "-x", "80", "-y", "24"), 0);
     /* The redrawn screen fits 80x24 and keeps its header, list and keys. */
     char *screen = NULL;
-    for (int waited = 0; waited < SCREEN_TIMEOUT_MS; waited += 100) {
+    for (double deadline = test_now() + SCREEN_TIMEOUT_MS / 1000.0; test_now() < deadline;) {
         free(screen);
         screen = capture();
         if (count_lines(screen) == 24 && strstr(screen, "F10Quit") && strstr(screen, "Load average"))
             break;
-        test_sleep_ms(100);
+        test_sleep_ms(100);   /* a poll interval between captures, not synchronization */
     }
     assert_int_equal(count_lines(screen), 24);
     assert_true(longest_line(screen) <= 80);
@@ -695,7 +695,7 @@ static void test_idle_cost(void **state)
         assert_int_equal(sscanf(fields + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime), 2);
         if (pass == 0) {
             before = utime + stime;
-            test_sleep_ms(4000);
+            test_sleep_ms(4000);   /* not synchronization: the interval the CPU use is measured over */
         } else {
             after = utime + stime;
         }

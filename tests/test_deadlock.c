@@ -166,8 +166,7 @@ static int take_in_order(void *arg)
     if (st_lock_acquire(first, ST_FOREVER) != ST_OK)
         return 3;
     __atomic_add_fetch(&shared->holding, 1, __ATOMIC_SEQ_CST);
-    while (__atomic_load_n(&shared->holding, __ATOMIC_SEQ_CST) < 2)
-        test_sleep_ms(1);
+    assert_true(test_wait_count(&shared->holding, 2, TEST_WAIT_MS));
     st_lock_acquire(second, ST_FOREVER);   /* never returns: the other holds it */
     return 4;
 }
@@ -179,13 +178,15 @@ static st_model *model_of_session(void)
     st_model *model = NULL;
     assert_int_equal(st_model_new(&model), ST_OK);
     st_model_set_starvation_threshold(model, 100000000ull);
-    /* Both must be blocked in the table: poll until the cycle shows. */
-    for (int i = 0; i < 300; i++) {
+    /* Both must be blocked in the table: poll until the cycle shows (the
+     * tests then assert it did). */
+    double deadline = test_now() + TEST_WAIT_MS / 1000.0;
+    do {
         assert_int_equal(st_model_refresh(model, reader), ST_OK);
         if (st_model_deadlock_count(model) > 0)
             break;
-        test_sleep_ms(10);
-    }
+        test_sleep_ms(5);   /* a poll interval, not synchronization */
+    } while (test_now() < deadline);
     st_table_close(reader);
     return model;
 }
@@ -251,6 +252,26 @@ static int wait_on_held(void *arg)
     return 0;
 }
 
+typedef struct waiter_look {
+    st_model *model;
+    st_table *reader;
+    pid_t waiter;
+    const st_process_view *view;   /* the waiter in the last refresh */
+    uint64_t at_least_ns;
+} waiter_look;
+
+/* One refresh: whether the waiter shows blocked for at least at_least_ns. */
+static bool waiter_blocked_for(void *arg)
+{
+    waiter_look *look = arg;
+    assert_int_equal(st_model_refresh(look->model, look->reader), ST_OK);
+    look->view = NULL;
+    for (size_t p = 0; p < st_model_process_count(look->model); p++)
+        if (st_model_process(look->model, p)->pid == look->waiter)
+            look->view = st_model_process(look->model, p);
+    return look->view != NULL && look->view->blocked && look->view->blocked_for_ns >= look->at_least_ns;
+}
+
 static void test_long_wait_is_starving_not_deadlocked(void **state)
 {
     (void)state;
@@ -262,27 +283,20 @@ static void test_long_wait_is_starving_not_deadlocked(void **state)
     assert_int_equal(st_table_attach_readonly(st_table_session(table), &reader), ST_OK);
     st_model *model = NULL;
     assert_int_equal(st_model_new(&model), ST_OK);
-    st_model_set_starvation_threshold(model, 150000000ull);
-    assert_int_equal(st_model_starvation_threshold(model), 150000000ull);
-    const st_process_view *view = NULL;
-    for (int i = 0; i < 300; i++) {
-        assert_int_equal(st_model_refresh(model, reader), ST_OK);
-        view = NULL;
-        for (size_t p = 0; p < st_model_process_count(model); p++)
-            if (st_model_process(model, p)->pid == waiter)
-                view = st_model_process(model, p);
-        if (view && view->blocked)
-            break;
-        test_sleep_ms(5);
-    }
-    assert_non_null(view);
+    /* First with a threshold no wait in this test reaches, however long
+     * the machine keeps the test from looking: blocked, not starving. */
+    st_model_set_starvation_threshold(model, (uint64_t)ST_SECONDS(3600));
+    waiter_look look = { model, reader, waiter, NULL, 0 };
+    assert_true(test_wait_until(waiter_blocked_for, &look, TEST_WAIT_MS));
+    const st_process_view *view = look.view;
     assert_true(view->blocked);
     assert_false(view->starving);
-    test_sleep_ms(200);
-    assert_int_equal(st_model_refresh(model, reader), ST_OK);
-    for (size_t p = 0; p < st_model_process_count(model); p++)
-        if (st_model_process(model, p)->pid == waiter)
-            view = st_model_process(model, p);
+    /* Then 150 ms: once the waiter has been blocked that long, it starves. */
+    st_model_set_starvation_threshold(model, 150000000ull);
+    assert_int_equal(st_model_starvation_threshold(model), 150000000ull);
+    look.at_least_ns = 150000000ull;
+    assert_true(test_wait_until(waiter_blocked_for, &look, TEST_WAIT_MS));
+    view = look.view;
     assert_true(view->starving);
     assert_false(view->deadlocked);
     assert_int_equal(st_model_deadlock_count(model), 0);

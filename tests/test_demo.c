@@ -1,7 +1,9 @@
 /* test_demo.c - synctop-demo as a class runs it: every lesson of the
  * framework's author (semaphore, pool-db, bounded, event, startstop,
- * condition, deadlock, supervisor, pool, and race) runs briefly and fast
- * (--duration 3 --speed 4) in a session of its own, and while it runs the
+ * condition, deadlock, supervisor, pool, and race) runs fast (--speed 4)
+ * in a session of its own - until the test has seen what it looks for and
+ * says the time is up (UNTIL_STOPPED, SYNCTOP_DEMO_END_FILE), or for
+ * --duration 3 (FAST) - and while it runs the
  * built viewer (SYNCTOP_BINARY --once --json) must show what the lesson
  * teaches: the objects under their story names with their figures
  * (download-slots never above 3 in use, an over-release counted, a
@@ -37,7 +39,7 @@
 
 #define RUN_TIMEOUT_MS 10000
 #define LESSON_EXIT_TIMEOUT_MS 40000
-#define SEEN_TIMEOUT_MS 8000
+#define SEEN_TIMEOUT_MS 20000   /* a deadline: only a failing test waits this long */
 #define MAX_PIDS 128
 
 /* ---- running the programs -------------------------------------------------- */
@@ -74,6 +76,7 @@ typedef struct demo_run {
     char log_path[256];
     pid_t pid;          /* 0 once waited for */
     int status;         /* its exit status, once waited for */
+    char end_path[256]; /* without --duration: stop_demo() creates it to end the lesson */
     char *argv[32];
 } demo_run;
 
@@ -85,6 +88,8 @@ static int exec_demo(void *arg)
         dup2(null, STDIN_FILENO);
         dup2(null, STDOUT_FILENO);   /* the director's own lines also go to the log */
     }
+    if (run->end_path[0] != '\0')
+        setenv("SYNCTOP_DEMO_END_FILE", run->end_path, 1);
     execv(run->argv[0], run->argv);
     return 127;
 }
@@ -106,6 +111,13 @@ static void start_demo_argv(demo_run *run, const char *const *args)
     run->argv[n++] = (char *)"--log";
     run->argv[n++] = run->log_path;
     run->argv[n] = NULL;
+    bool has_duration = false;
+    for (int i = 1; i < n; i++)
+        has_duration |= strcmp(run->argv[i], "--duration") == 0;
+    if (!has_duration) {
+        snprintf(run->end_path, sizeof run->end_path, "/tmp/synctop-test-demo-%s.end", run->session);
+        unlink(run->end_path);
+    }
     run->pid = test_spawn(exec_demo, run);
     assert_true(run->pid > 0);
 }
@@ -161,6 +173,8 @@ static void assert_finished_cleanly(demo_run *run, const char *lesson)
     assert_null(strstr(log, "FAILED"));
     free(log);
     unlink(run->log_path);
+    if (run->end_path[0] != '\0')
+        unlink(run->end_path);
     assert_int_equal(test_shm_count(run->session), 0);
 }
 
@@ -260,7 +274,7 @@ static json_object *await_view(const demo_run *run, seen_fn seen, void (*invaria
         long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
         if (elapsed > SEEN_TIMEOUT_MS)
             fail_msg("synctop never showed %s in session %s", what, run->session);
-        test_sleep_ms(100);
+        test_sleep_ms(100);   /* a poll interval between snapshots, not synchronization */
     }
 }
 
@@ -390,6 +404,20 @@ static void test_a_failed_claim_is_named(void **state)
 /* ---- each lesson, watched ------------------------------------------------------ */
 
 #define FAST "--duration", "3", "--speed", "4"
+/* No --duration: the lesson runs until stop_demo(), so however slow the
+ * machine, it is still running when the viewer is asked about it. */
+#define UNTIL_STOPPED "--speed", "4"
+
+/* The time is up: the lesson finishes its round and checks its claim as at
+ * the end of --duration (SYNCTOP_DEMO_END_FILE); assert_finished_cleanly()
+ * then waits for it. */
+static void stop_demo(demo_run *run)
+{
+    assert_true(run->end_path[0] != '\0');
+    int end = open(run->end_path, O_WRONLY | O_CREAT, 0600);
+    assert_true(end >= 0);
+    close(end);
+}
 
 static bool race_seen(json_object *root)
 {
@@ -400,12 +428,13 @@ static void test_race(void **state)
 {
     (void)state;
     demo_run run;
-    start_demo(&run, "race", "--duration", "1.5", "--speed", "4");
+    start_demo(&run, "race", UNTIL_STOPPED);
     json_object *root = await_view(&run, race_seen, NULL, "bank-lock acquisitions");
     assert_type(root, "bank-lock", "lock");
     assert_process(root, "bank");
     assert_processes(root, "teller", 1, 4);
     json_object_put(root);
+    stop_demo(&run);
     assert_finished_cleanly(&run, "race");
 }
 
@@ -428,7 +457,7 @@ static void test_semaphore(void **state)
 {
     (void)state;
     demo_run run;
-    start_demo(&run, "semaphore", FAST);
+    start_demo(&run, "semaphore", UNTIL_STOPPED);
     json_object *root = await_view(&run, downloads_seen, download_slots_never_above_3,
                                    "download-slots acquisitions");
     assert_type(root, "download-slots", "semaphore");
@@ -437,6 +466,7 @@ static void test_semaphore(void **state)
     assert_process(root, "download-manager");
     assert_processes(root, "download", 1, 10);
     json_object_put(root);
+    stop_demo(&run);
     assert_finished_cleanly(&run, "semaphore");
 }
 
@@ -456,7 +486,7 @@ static void test_pool_db(void **state)
 {
     (void)state;
     demo_run run;
-    start_demo(&run, "pool-db", FAST);
+    start_demo(&run, "pool-db", UNTIL_STOPPED);
     json_object *root = await_view(&run, queries_seen, db_connections_never_above_5,
                                    "db-connections acquisitions");
     assert_type(root, "db-connections", "semaphore");
@@ -464,6 +494,7 @@ static void test_pool_db(void **state)
     assert_process(root, "db-pool");
     assert_processes(root, "user", 1, 10);
     json_object_put(root);
+    stop_demo(&run);
     assert_finished_cleanly(&run, "pool-db");
 }
 
@@ -483,7 +514,7 @@ static void test_bounded(void **state)
 {
     (void)state;
     demo_run run;
-    start_demo(&run, "bounded", FAST);
+    start_demo(&run, "bounded", UNTIL_STOPPED);
     json_object *root = await_view(&run, over_release_seen, tokens_never_above_2,
                                    "an over-release of printer-tokens");
     assert_type(root, "printer-tokens", "bounded_semaphore");
@@ -492,6 +523,7 @@ static void test_bounded(void **state)
     assert_processes(root, "clerk", 1, 2);
     assert_process(root, "careless-clerk");
     json_object_put(root);
+    stop_demo(&run);
     assert_finished_cleanly(&run, "bounded");
 }
 
@@ -531,7 +563,7 @@ static void test_startstop(void **state)
 {
     (void)state;
     demo_run run;
-    start_demo(&run, "startstop", FAST);
+    start_demo(&run, "startstop", UNTIL_STOPPED);
     json_object *root = await_view(&run, line_seen, NULL, "the bakery line running");
     assert_type(root, "line-start", "event");
     assert_type(root, "line-stop", "event");
@@ -540,6 +572,7 @@ static void test_startstop(void **state)
     assert_processes(root, "baker", 1, 2);
     assert_processes(root, "courier", 1, 2);
     json_object_put(root);
+    stop_demo(&run);
     assert_finished_cleanly(&run, "startstop");
 }
 
@@ -553,7 +586,7 @@ static void test_condition(void **state)
 {
     (void)state;
     demo_run run;
-    start_demo(&run, "condition", FAST);
+    start_demo(&run, "condition", UNTIL_STOPPED);
     json_object *root = await_view(&run, hand_off_seen, NULL, "order-ready notified");
     assert_type(root, "order-ready", "condition");
     assert_type(root, "counter-free", "condition");
@@ -562,6 +595,7 @@ static void test_condition(void **state)
     assert_process(root, "cook");
     assert_processes(root, "waiter", 1, 2);
     json_object_put(root);
+    stop_demo(&run);
     assert_finished_cleanly(&run, "condition");
 }
 
@@ -652,7 +686,7 @@ static void test_supervisor(void **state)
 {
     (void)state;
     demo_run run;
-    start_demo(&run, "supervisor", FAST);
+    start_demo(&run, "supervisor", UNTIL_STOPPED);
     json_object *root = await_view(&run, restart_seen, no_worker_beyond_3_restarts,
                                    "a restart by health-check");
     assert_type(root, "health-check", "supervisor");
@@ -660,6 +694,7 @@ static void test_supervisor(void **state)
     assert_int_equal(object_figure(root, "health-check", "workers"), 3);
     assert_process(root, "foreman");
     json_object_put(root);
+    stop_demo(&run);
     assert_finished_cleanly(&run, "supervisor");
 }
 

@@ -2,7 +2,9 @@
  * pipeline, resources and speedup lessons of synctop-demo, as a class runs
  * them.
  *
- * Each test runs one lesson briefly and fast (--duration 2 --speed 4) in a
+ * Each test runs one lesson fast (--speed 4) until the test has seen what
+ * it looks for and says the time is up (SYNCTOP_DEMO_END_FILE; the leak
+ * lesson, which the test only looks at afterwards, for --duration 2), in a
  * session of its own, created by the test beforehand so that it outlives
  * the lesson. While the lesson runs, the built viewer (SYNCTOP_BINARY
  * --once --json, parsed with json-c) must show its objects under their
@@ -35,8 +37,11 @@
 
 #define RUN_TIMEOUT_MS 10000
 #define LESSON_EXIT_TIMEOUT_MS 30000
-#define SEEN_TIMEOUT_MS 8000
+#define SEEN_TIMEOUT_MS 20000   /* a deadline: only a failing test waits this long */
 #define FAST "--duration", "2", "--speed", "4"
+/* No --duration: the lesson runs until finish_demo() says the time is up,
+ * so however slow the machine, it still runs while the test looks. */
+#define UNTIL_FINISHED "--speed", "4"
 
 /* ---- the session and /dev/shm ------------------------------------------------ */
 
@@ -93,6 +98,7 @@ static void remove_session(const char *session)
 typedef struct demo_run {
     const char *session;
     char log_path[256];
+    char end_path[256];   /* without --duration: finish_demo() creates it to end the lesson */
     pid_t pid;
     char *argv[32];
 } demo_run;
@@ -107,6 +113,8 @@ static int exec_demo(void *arg)
     dup2(null, STDIN_FILENO);
     dup2(log, STDOUT_FILENO);
     dup2(log, STDERR_FILENO);
+    if (run->end_path[0] != '\0')
+        setenv("SYNCTOP_DEMO_END_FILE", run->end_path, 1);
     execv(run->argv[0], run->argv);
     return 127;
 }
@@ -124,6 +132,13 @@ static void start_demo_argv(demo_run *run, const char *session, const char *cons
     run->argv[n++] = (char *)"--session";
     run->argv[n++] = (char *)session;
     run->argv[n] = NULL;
+    bool has_duration = false;
+    for (int i = 1; i < n; i++)
+        has_duration |= strcmp(run->argv[i], "--duration") == 0;
+    if (!has_duration) {
+        snprintf(run->end_path, sizeof run->end_path, "/tmp/synctop-test-demo-more-%s.end", session);
+        unlink(run->end_path);
+    }
     run->pid = test_spawn(exec_demo, run);
     assert_true(run->pid > 0);
 }
@@ -153,7 +168,16 @@ static char *read_text(const char *path)
  * Returns the output (caller frees). */
 static char *finish_demo(demo_run *run)
 {
+    if (run->end_path[0] != '\0') {
+        /* The time is up: the lesson finishes its round as at the end of
+         * --duration (SYNCTOP_DEMO_END_FILE). */
+        int end = open(run->end_path, O_WRONLY | O_CREAT, 0600);
+        assert_true(end >= 0);
+        close(end);
+    }
     int status = test_wait(run->pid, LESSON_EXIT_TIMEOUT_MS);
+    if (run->end_path[0] != '\0')
+        unlink(run->end_path);
     char *log = read_text(run->log_path);
     unlink(run->log_path);
     if (status != 0)
@@ -162,6 +186,28 @@ static char *finish_demo(demo_run *run)
     assert_non_null(log);
     assert_null(strstr(log, "FAILED"));
     return log;
+}
+
+typedef struct log_goal {
+    const demo_run *run;
+    const char *text;
+} log_goal;
+
+static bool log_shows(void *arg)
+{
+    const log_goal *goal = arg;
+    char *log = read_text(goal->run->log_path);
+    bool shows = log != NULL && strstr(log, goal->text) != NULL;
+    free(log);
+    return shows;
+}
+
+/* Wait until the running lesson has written text to its output. */
+static void wait_for_output(const demo_run *run, const char *text)
+{
+    log_goal goal = { run, text };
+    if (!test_wait_until(log_shows, &goal, SEEN_TIMEOUT_MS))
+        fail_msg("synctop-demo %s never wrote \"%s\"", run->argv[1], text);
 }
 
 /* ---- what the viewer shows -------------------------------------------------- */
@@ -253,7 +299,9 @@ typedef bool (*seen_fn)(json_object *root);
 static json_object *wait_until_seen(const char *session, seen_fn seen, const char *what)
 {
     char *last = NULL;
-    for (int waited = 0; waited < SEEN_TIMEOUT_MS; waited += 100) {
+    double deadline = test_now() + SEEN_TIMEOUT_MS / 1000.0;
+    for (bool final = false; !final;) {
+        final = test_now() >= deadline;   /* one last look at the deadline */
         json_object *root = snapshot(session);
         if (root != NULL && seen(root)) {
             free(last);
@@ -264,7 +312,8 @@ static json_object *wait_until_seen(const char *session, seen_fn seen, const cha
             last = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
             json_object_put(root);
         }
-        test_sleep_ms(100);
+        if (!final)
+            test_sleep_ms(20);   /* a poll interval between snapshots, not synchronization */
     }
     fail_msg("the viewer never showed %s; last snapshot: %s", what, last != NULL ? last : "none");
     return NULL;
@@ -283,7 +332,7 @@ static void test_shm_split_shares_one_region_and_unlinks_it(void **state)
     (void)state;
     const char *session = new_session();
     demo_run run;
-    start_demo(&run, session, "shm-split", FAST, "--workers", "2", "--deposits", "50000");
+    start_demo(&run, session, "shm-split", UNTIL_FINISHED, "--workers", "2", "--deposits", "50000");
 
     /* The splitter and both doublers are attached to one region. */
     json_object *root = wait_until_seen(session, split_at_work, "numbers attached by 3");
@@ -317,10 +366,11 @@ static void test_image_is_converted_in_shared_memory(void **state)
     (void)state;
     const char *session = new_session();
     demo_run run;
-    start_demo(&run, session, "image", FAST, "--workers", "4");
+    start_demo(&run, session, "image", UNTIL_FINISHED, "--workers", "4");
 
     json_object *root = wait_until_seen(session, darkroom_at_work,
                                         "photo-rgb and photo-gray attached by 5");
+    wait_for_output(&run, "identical to the serial result");   /* a whole picture converted */
     assert_figure(root, "photo-rgb", "size_bytes", 1000 * 1000 * 3);
     assert_figure(root, "photo-gray", "size_bytes", 1000 * 1000);
     json_object_put(root);
@@ -407,9 +457,10 @@ static void test_values_count_and_measure(void **state)
     (void)state;
     const char *session = new_session();
     demo_run run;
-    start_demo(&run, session, "values", FAST, "--workers", "2");
+    start_demo(&run, session, "values", UNTIL_FINISHED, "--workers", "2");
 
     json_object *root = wait_until_seen(session, station_at_work, "the values being written");
+    wait_for_output(&run, "statistics: visitors");   /* printed now and then while it runs */
     assert_string_equal(text_member(find_object(root, "visitors"), "value_type"), "int64");
     assert_string_equal(text_member(find_object(root, "temperature-kitchen"), "value_type"),
                         "double");
@@ -438,7 +489,7 @@ static void test_values_count_and_measure(void **state)
 
 static bool shop_at_work(json_object *root)
 {
-    return figure(root, "orders", "puts") > 0 && figure(root, "orders", "gets") > 0 &&
+    return figure(root, "orders", "puts") > 3 && figure(root, "orders", "gets") > 0 &&
            has_process(root, "producer-1") && has_process(root, "producer-3") &&
            has_process(root, "consumer-1") && has_process(root, "consumer-2") &&
            has_process(root, "inspector") && has_process(root, "shop");
@@ -449,7 +500,7 @@ static void test_queue_accounts_for_every_order(void **state)
     (void)state;
     const char *session = new_session();
     demo_run run;
-    start_demo(&run, session, "queue", FAST);
+    start_demo(&run, session, "queue", UNTIL_FINISHED);
 
     json_object *root = wait_until_seen(session, shop_at_work, "orders put and got");
     assert_string_equal(text_member(find_object(root, "orders"), "type"), "queue");
@@ -487,7 +538,7 @@ static void test_pipe_carries_instructions_and_reports(void **state)
     (void)state;
     const char *session = new_session();
     demo_run run;
-    start_demo(&run, session, "pipe", FAST);
+    start_demo(&run, session, "pipe", UNTIL_FINISHED);
 
     json_object *root = wait_until_seen(session, workbench_busy, "messages both ways");
     assert_string_equal(text_member(find_object(root, "workbench"), "type"), "pipe");
@@ -524,7 +575,7 @@ static void test_dict_jobs_are_done_once(void **state)
     (void)state;
     const char *session = new_session();
     demo_run run;
-    start_demo(&run, session, "dict", FAST, "--workers", "3");
+    start_demo(&run, session, "dict", UNTIL_FINISHED, "--workers", "3");
 
     json_object *root = wait_until_seen(session, board_busy, "jobs posted and collected");
     assert_string_equal(text_member(find_object(root, "jobs"), "type"), "dict");
@@ -560,7 +611,7 @@ static void test_pipeline_passes_every_line_once(void **state)
     (void)state;
     const char *session = new_session();
     demo_run run;
-    start_demo(&run, session, "pipeline", FAST, "--workers", "2");
+    start_demo(&run, session, "pipeline", UNTIL_FINISHED, "--workers", "2");
 
     json_object *root = wait_until_seen(session, pipeline_flowing, "lines through both queues");
     assert_figure(root, "raw-lines", "capacity", 16);
@@ -594,7 +645,9 @@ static bool memory_hog_holding(json_object *root)
         json_object *item = json_object_array_get_idx(items, i);
         if (strcmp(text_member(item, "name"), "memory-hog") == 0)
             return json_object_get_int64(member(item, "rss_bytes")) >= (150ll << 20) &&
-                   has_process(root, "cpu-hog") && has_process(root, "io-hog");
+                   has_process(root, "cpu-hog") && has_process(root, "io-hog") &&
+                   figure(root, "io-hog-bytes", "value") >= 1 << 20 &&
+                   figure(root, "cpu-hog-work", "writes") > 0;
     }
     return false;
 }
@@ -604,10 +657,15 @@ static void test_resources_show_on_the_meters(void **state)
     (void)state;
     const char *session = new_session();
     demo_run run;
-    /* Slower than the others: memory-hog holds its 200 MiB for a second. */
-    start_demo(&run, session, "resources", "--duration", "3", "--speed", "2");
+    /* memory-hog holds its 200 MiB until the lesson ends (the lesson's
+     * test hook), and the lesson runs until the test has seen the peak and
+     * finish_demo() says the time is up: no peak to miss. */
+    assert_int_equal(setenv("SYNCTOP_DEMO_HOLD_MEMORY", "1", 1), 0);
+    start_demo(&run, session, "resources", "--speed", "2");
+    unsetenv("SYNCTOP_DEMO_HOLD_MEMORY");
 
-    json_object *root = wait_until_seen(session, memory_hog_holding, "memory-hog above 150 MiB");
+    json_object *root = wait_until_seen(session, memory_hog_holding,
+                                        "memory-hog above 150 MiB, io-hog past 1 MiB");
     assert_non_null(find_object(root, "cpu-hog-work"));
     assert_non_null(find_object(root, "memory-hog-bytes"));
     assert_non_null(find_object(root, "io-hog-bytes"));
@@ -636,9 +694,10 @@ static void test_speedup_is_measured_for_each_worker_count(void **state)
     (void)state;
     const char *session = new_session();
     demo_run run;
-    start_demo(&run, session, "speedup", FAST);
+    start_demo(&run, session, "speedup", UNTIL_FINISHED);
 
     json_object *root = wait_until_seen(session, first_round_timed, "a timed round");
+    wait_for_output(&run, "round 1   serial");   /* the first round is complete */
     int64_t length = figure(root, "speedup-by-workers", "length");
     assert_true(length >= 1);
     assert_figure(root, "efficiency-by-workers", "length", length);

@@ -145,7 +145,7 @@ static int monitor(void *arg)
         __atomic_add_fetch(&shared->monitor_rounds, 1, __ATOMIC_SEQ_CST);
         if (finished)
             return 0;
-        test_sleep_ms(1);
+        test_sleep_ms(1);   /* the monitor's pace between two looks, not synchronization */
     }
 }
 
@@ -157,8 +157,7 @@ static void test_workers_and_a_monitor(void **state)
     for (int w = 0; w < WORKERS; w++)
         pids[w] = test_spawn(worker, (void *)(intptr_t)w);
     pids[WORKERS] = test_spawn(monitor, NULL);
-    while (__atomic_load_n(&shared->ready, __ATOMIC_SEQ_CST) < WORKERS + 1)
-        test_sleep_ms(1);
+    assert_true(test_wait_count(&shared->ready, WORKERS + 1, TEST_WAIT_MS));
     __atomic_store_n(&shared->go, 1, __ATOMIC_SEQ_CST);
     for (int i = 0; i <= WORKERS; i++)
         assert_int_equal(test_wait(pids[i], 60000), 0);

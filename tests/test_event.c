@@ -49,14 +49,48 @@ static uint64_t event_u64(const char *name)
     return test_object_field_u64(st_table_session(table), "event", "start", name);
 }
 
+#define WAIT_MS 20000   /* a deadline for handshakes: only a failing test waits this long */
+
+typedef struct field_goal {
+    const char *name;
+    uint64_t value;
+} field_goal;
+
+static bool event_field_has_goal(void *arg)
+{
+    const field_goal *goal = arg;
+    return event_u64(goal->name) == goal->value;
+}
+
+/* Whether the field reaches value within WAIT_MS of elapsed time. */
 static bool event_field_becomes(const char *name, uint64_t value)
 {
-    for (int i = 0; i < 500; i++) {
-        if (event_u64(name) == value)
-            return true;
-        test_sleep_ms(10);
+    field_goal goal = { name, value };
+    return test_wait_until(event_field_has_goal, &goal, WAIT_MS);
+}
+
+/* How many processes the viewer shows waiting on the event "start". */
+static int waiting_on_start(void)
+{
+    st_table *reader = NULL;
+    assert_int_equal(st_table_attach_readonly(st_table_session(table), &reader), ST_OK);
+    st_model *model;
+    assert_int_equal(st_model_new(&model), ST_OK);
+    assert_int_equal(st_model_refresh(model, reader), ST_OK);
+    int blocked = 0;
+    for (size_t i = 0; i < st_model_process_count(model); i++) {
+        const st_process_view *p = st_model_process(model, i);
+        blocked += p->blocked && p->blocked_op == ST_OP_WAIT && strcmp(p->blocked_object_name, "start") == 0;
     }
-    return false;
+    st_model_free(model);
+    st_table_close(reader);
+    return blocked;
+}
+
+static bool five_waiting_on_start(void *arg)
+{
+    (void)arg;
+    return waiting_on_start() == 5;
 }
 
 static int wait_for_start(void *arg)
@@ -77,21 +111,11 @@ static void test_one_set_releases_five_waiters(void **state)
         pids[i] = test_spawn(wait_for_start, NULL);
     /* All five are blocked, as the viewer sees them ... */
     assert_true(event_field_becomes("waiters", 5));
-    st_table *reader = NULL;
-    assert_int_equal(st_table_attach_readonly(st_table_session(table), &reader), ST_OK);
-    st_model *model;
-    assert_int_equal(st_model_new(&model), ST_OK);
-    assert_int_equal(st_model_refresh(model, reader), ST_OK);
-    int blocked = 0;
-    for (size_t i = 0; i < st_model_process_count(model); i++) {
-        const st_process_view *p = st_model_process(model, i);
-        blocked += p->blocked && p->blocked_op == ST_OP_WAIT && strcmp(p->blocked_object_name, "start") == 0;
-    }
-    st_model_free(model);
-    st_table_close(reader);
-    assert_int_equal(blocked, 5);
-    /* ... and none has come back before the set. */
+    assert_true(test_wait_until(five_waiting_on_start, NULL, WAIT_MS));
+    /* ... and none has come back before the set. Not synchronization: a
+     * window in which a waiter wrongly returning would show. */
     test_sleep_ms(50);
+    assert_int_equal(waiting_on_start(), 5);
     assert_int_equal(__atomic_load_n(&shared->returned, __ATOMIC_SEQ_CST), 0);
     assert_int_equal(event_u64("is_set"), 0);
     assert_int_equal(st_event_set(event), ST_OK);
@@ -170,7 +194,9 @@ static int open_by_name_and_set(void *arg)
     st_event *by_name = NULL;
     if (st_event_open(own, "start", &by_name) != ST_OK)
         return 3;
-    test_sleep_ms(50);
+    /* Set it while the parent waits for it. */
+    if (!test_wait_blocked(st_table_session(table), getppid(), "start", WAIT_MS))
+        return 5;
     st_result r = st_event_set(by_name);
     st_event_close(by_name);
     st_table_close(own);

@@ -96,8 +96,7 @@ static void test_four_processes_exact_count(void **state)
     pid_t pids[4];
     for (int i = 0; i < 4; i++)
         pids[i] = test_spawn(increment_worker, NULL);
-    while (__atomic_load_n(&shared->ready, __ATOMIC_SEQ_CST) < 4)
-        test_sleep_ms(1);
+    assert_true(test_wait_count(&shared->ready, 4, TEST_WAIT_MS));
     __atomic_store_n(&shared->go, 1, __ATOMIC_SEQ_CST);
     for (int i = 0; i < 4; i++)
         assert_int_equal(test_wait(pids[i], 120000), 0);
@@ -134,8 +133,7 @@ static void test_dead_holder_is_recovered(void **state)
 {
     (void)state;
     pid_t holder = test_spawn(hold_and_die, NULL);
-    while (!__atomic_load_n(&shared->ready, __ATOMIC_SEQ_CST))
-        test_sleep_ms(1);
+    assert_true(test_wait_count(&shared->ready, 1, TEST_WAIT_MS));
     assert_int_equal(lock_u64("test-lock", "holder"), (uint64_t)holder);
     test_kill(holder);
     assert_int_equal(st_lock_acquire(lock, ST_SECONDS(5)), ST_EOWNERDEAD);
@@ -155,8 +153,7 @@ static int hold_until_told(void *arg)
     if (st_lock_acquire(lock, ST_FOREVER) != ST_OK)
         return 2;
     __atomic_store_n(&shared->ready, 1, __ATOMIC_SEQ_CST);
-    while (!__atomic_load_n(&shared->go, __ATOMIC_SEQ_CST))
-        test_sleep_ms(1);
+    assert_true(test_wait_count(&shared->go, 1, TEST_WAIT_MS));
     return st_lock_release(lock) == ST_OK ? 0 : 3;
 }
 
@@ -164,8 +161,7 @@ static void test_timed_acquire_times_out(void **state)
 {
     (void)state;
     pid_t holder = test_spawn(hold_until_told, NULL);
-    while (!__atomic_load_n(&shared->ready, __ATOMIC_SEQ_CST))
-        test_sleep_ms(1);
+    assert_true(test_wait_count(&shared->ready, 1, TEST_WAIT_MS));
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     assert_int_equal(st_lock_acquire(lock, ST_MILLISECONDS(150)), ST_ETIMEDOUT);
@@ -270,18 +266,22 @@ static int block_on_lock(void *arg)
     return 0;
 }
 
+static bool one_waiter(void *arg)
+{
+    (void)arg;
+    return lock_u64("test-lock", "waiters") == 1;
+}
+
 static void test_hold_and_wait_figures(void **state)
 {
     (void)state;
     assert_int_equal(st_lock_acquire(lock, ST_FOREVER), ST_OK);
     pid_t waiter = test_spawn(block_on_lock, NULL);
     /* Wait until the model shows the waiter blocked on our lock. */
-    bool seen = false;
-    for (int i = 0; i < 500 && !seen; i++) {
-        test_sleep_ms(10);
-        seen = lock_u64("test-lock", "waiters") == 1;
-    }
-    assert_true(seen);
+    assert_true(test_wait_until(one_waiter, NULL, TEST_WAIT_MS));
+    assert_true(test_wait_blocked(st_table_session(table), waiter, "test-lock", TEST_WAIT_MS));
+    /* Not synchronization: the time being measured (the waiter waits and
+     * we hold at least this long). */
     test_sleep_ms(50);
     assert_int_equal(st_lock_release(lock), ST_OK);
     assert_int_equal(test_wait(waiter, 10000), 0);

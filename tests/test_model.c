@@ -226,7 +226,7 @@ static void test_rates_from_measured_interval(void **state)
         assert_int_equal(st_lock_acquire(lock, ST_FOREVER), ST_OK);
         assert_int_equal(st_lock_release(lock), ST_OK);
     }
-    test_sleep_ms(200);
+    test_sleep_ms(200);   /* not synchronization: the interval the rate is measured over */
 
     uint64_t t2 = now_ns();
     refresh_ok(model, reader);
@@ -296,14 +296,14 @@ static void test_recreated_object_gets_no_rate(void **state)
     __atomic_store_n(&writer->objects[index].header.status, ST_SLOT_FREE, __ATOMIC_RELEASE);
     ST_STORE(writer->header->live_objects, ST_LOAD(writer->header->live_objects) - 1);
     st_registry_unlock(writer);
-    test_sleep_ms(2);
+    test_sleep_ms(2);   /* not synchronization: the new object's creation time must differ */
     st_lock *second = NULL;
     assert_int_equal(st_lock_open(writer, "second", &second), ST_OK);
     for (int i = 0; i < 50; i++) {
         assert_int_equal(st_lock_acquire(second, ST_FOREVER), ST_OK);
         assert_int_equal(st_lock_release(second), ST_OK);
     }
-    test_sleep_ms(20);
+    test_sleep_ms(20);   /* not synchronization: some time between two refreshes */
 
     refresh_ok(model, reader);
     assert_null(find_object(model, "first"));
@@ -318,7 +318,7 @@ static void test_recreated_object_gets_no_rate(void **state)
         assert_false(after->fields[f].has_rate);
 
     /* One more refresh: now it has a history of its own. */
-    test_sleep_ms(20);
+    test_sleep_ms(20);   /* not synchronization: some time between two refreshes */
     refresh_ok(model, reader);
     after = find_object(model, "second");
     assert_non_null(after);
@@ -422,7 +422,7 @@ static void test_blocked_on_lock(void **state)
             break;
         if (now_ns() > deadline)
             fail_msg("child %d never showed as blocked", (int)child);
-        test_sleep_ms(5);
+        test_sleep_ms(5);   /* a poll interval, not synchronization */
     }
     assert_true(process->blocked);
     assert_string_equal(process->blocked_object_name, "contended");
@@ -444,7 +444,7 @@ static void test_blocked_on_lock(void **state)
 
     /* Blocked time grows. */
     uint64_t first_for = process->blocked_for_ns;
-    test_sleep_ms(20);
+    test_sleep_ms(20);   /* not synchronization: time passes while it stays blocked */
     refresh_ok(model, reader);
     process = find_process(model, child);
     assert_non_null(process);
@@ -515,7 +515,9 @@ static void test_cpu_and_death_of_a_child(void **state)
     assert_true(process->alive);
     uint32_t slot = process->index;
 
-    test_sleep_ms(600);
+    /* The interval CPU% is measured over: at least 600 ms, and until the
+     * spinner has had 150 ms of CPU, however busy the machine. */
+    assert_true(test_wait_cpu_time(child, cpu_before + 0.15, time_before + 0.6, TEST_WAIT_MS));
     refresh_ok(model, reader);
     /* Compared with the kernel's own count over an enclosing interval: on
      * a busy machine the spinner gets what the scheduler gives it. */

@@ -145,9 +145,12 @@ static void test_exchange_both_ways_at_once(void **state)
 
 /* ---- poll ------------------------------------------------------------------------ */
 
+/* Sends once the parent is blocked polling, 100 ms later. */
 static int send_later(void *arg)
 {
-    test_sleep_ms(100);
+    if (!test_wait_blocked(st_table_session(table), getppid(), "polled", TEST_WAIT_MS))
+        return 3;
+    test_sleep_ms(100);   /* not synchronization: the time the poll is measured to wait */
     return st_pipe_send(end_b, arg, strlen(arg), ST_SECONDS(5)) == ST_OK ? 0 : 2;
 }
 
@@ -232,18 +235,18 @@ static int recv_one_blocking(void *arg)
     return st_pipe_recv(end_b, buf, sizeof buf, &length, ST_SECONDS(10)) == ST_OK ? 0 : 2;
 }
 
+static bool receiver_blocked(void *arg)
+{
+    (void)arg;
+    return figure("waiting", "b_recv_blocked") == 1;
+}
+
 static void test_blocked_receiver_is_visible(void **state)
 {
     (void)state;
     assert_int_equal(st_pipe_open(table, "waiting", 4, 16, &end_a, &end_b), ST_OK);
     pid_t child = test_spawn(recv_one_blocking, NULL);
-    bool seen = false;
-    for (int i = 0; i < 500 && !seen; i++) {
-        seen = figure("waiting", "b_recv_blocked") == 1;
-        if (!seen)
-            test_sleep_ms(10);
-    }
-    assert_true(seen);
+    assert_true(test_wait_until(receiver_blocked, NULL, TEST_WAIT_MS));
     assert_int_equal(figure("waiting", "a_recv_blocked"), 0);
     assert_int_equal(st_pipe_send(end_a, "wake", 4, 0), ST_OK);
     assert_int_equal(test_wait(child, 10000), 0);

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -106,8 +107,21 @@ static st_result sleep_ms_task(const void *input, size_t input_size, void *outpu
     (void)output;
     (void)capacity;
     *size = 0;
-    test_sleep_ms(*(const int *)input);
+    test_sleep_ms(*(const int *)input);   /* a task that takes long (or is stuck), not synchronization */
     return ST_OK;
+}
+
+/* A task that runs until the test lets it go: *input points to a flag in
+ * memory shared with the workers (mapped before they were forked). */
+static st_result run_until_released_task(const void *input, size_t input_size, void *output, size_t capacity,
+                                         size_t *size)
+{
+    (void)input_size;
+    (void)output;
+    (void)capacity;
+    *size = 0;
+    volatile int *released = *(volatile int *const *)input;
+    return test_wait_count(released, 1, TEST_WAIT_MS) ? ST_OK : ST_ETIMEDOUT;
 }
 
 static st_result too_much_output(const void *input, size_t input_size, void *output, size_t capacity, size_t *size)
@@ -257,6 +271,12 @@ static void test_apply_async_callbacks(void **state)
     assert_int_equal(stats.tasks_done, 45);
 }
 
+static bool poll_task_done(void *arg)
+{
+    (void)arg;
+    return pool_u64("poll", "tasks_done") == 1;
+}
+
 static void test_poll_runs_callbacks(void **state)
 {
     (void)state;
@@ -264,8 +284,9 @@ static void test_poll_runs_callbacks(void **state)
     tally t = { 0 };
     submitted s = { &t, 7 };
     assert_int_equal(st_pool_apply_async(pool, square, &s.input, sizeof s.input, on_square, on_error, &s, 0), ST_OK);
-    /* Callbacks run only inside the pool's calls. */
-    test_sleep_ms(50);
+    /* Callbacks run only inside the pool's calls: none ran while the task
+     * was done and the test was busy elsewhere. */
+    assert_true(test_wait_until(poll_task_done, NULL, TEST_WAIT_MS));
     assert_int_equal(t.results, 0);
     uint32_t ran = 0;
     assert_int_equal(st_pool_poll(pool, ST_SECONDS(5), &ran), ST_OK);
@@ -315,13 +336,31 @@ static void test_crashed_worker_is_replaced(void **state)
     crash_and_recover("crashy", CRASH_ABORT, "killed by SIGABRT", 2);
 }
 
+static bool running_workers_seen(void *arg)
+{
+    int *running = arg;
+    *running = 0;
+    st_model *model = refreshed_model();
+    for (size_t i = 0; i < st_model_process_count(model); i++) {
+        const st_process_view *p = st_model_process(model, i);
+        if (strncmp(p->name, "visible-worker-", 15) == 0 && p->state == ST_PROCESS_RUNNING)
+            (*running)++;
+    }
+    st_model_free(model);
+    return *running > 0;
+}
+
 static void test_workers_are_visible_processes(void **state)
 {
     (void)state;
+    volatile int *released = mmap(NULL, sizeof *released, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                                  -1, 0);
+    assert_true(released != MAP_FAILED);
+    *released = 0;
     open_pool("visible", 2, 0);
     /* Idle workers are blocked on the pool, waiting for a task. */
     int blocked = 0;
-    for (int attempt = 0; attempt < 200 && blocked < 2; attempt++) {
+    for (double deadline = test_now() + TEST_WAIT_MS / 1000.0; blocked < 2 && test_now() < deadline;) {
         st_model *model = refreshed_model();
         blocked = 0;
         for (size_t i = 0; i < st_model_process_count(model); i++) {
@@ -335,28 +374,20 @@ static void test_workers_are_visible_processes(void **state)
         }
         st_model_free(model);
         if (blocked < 2)
-            test_sleep_ms(5);
+            test_sleep_ms(5);   /* a poll interval, not synchronization */
     }
     assert_int_equal(blocked, 2);
-    /* A busy worker is running. */
-    int ms = 400;
-    assert_int_equal(st_pool_apply_async(pool, sleep_ms_task, &ms, sizeof ms, NULL, NULL, NULL, 0), ST_OK);
+    /* A busy worker is running (its task runs until the test releases it). */
+    assert_int_equal(st_pool_apply_async(pool, run_until_released_task, &released, sizeof released, NULL, NULL,
+                                         NULL, 0), ST_OK);
     int running = 0;
-    for (int attempt = 0; attempt < 100 && running == 0; attempt++) {
-        st_model *model = refreshed_model();
-        for (size_t i = 0; i < st_model_process_count(model); i++) {
-            const st_process_view *p = st_model_process(model, i);
-            if (strncmp(p->name, "visible-worker-", 15) == 0 && p->state == ST_PROCESS_RUNNING)
-                running++;
-        }
-        st_model_free(model);
-        if (running == 0)
-            test_sleep_ms(5);
-    }
+    assert_true(test_wait_until(running_workers_seen, &running, TEST_WAIT_MS));
     assert_int_equal(running, 1);
     assert_int_equal(pool_u64("visible", "workers_busy"), 1);
     assert_int_equal(pool_u64("visible", "tasks_running"), 1);
-    assert_int_equal(st_pool_wait(pool, ST_SECONDS(5)), ST_OK);
+    __atomic_store_n(released, 1, __ATOMIC_SEQ_CST);
+    assert_int_equal(st_pool_wait(pool, ST_SECONDS(10)), ST_OK);
+    munmap((void *)released, sizeof *released);
 }
 
 static void test_close_finishes_queued_tasks_and_reaps(void **state)

@@ -36,8 +36,11 @@
 
 #include "helpers.h"
 
-#define WAIT_MS 15000
-#define RUN_TIMEOUT_MS 30000
+/* Deadlines, not delays: a passing test goes on as soon as what it waits
+ * for shows. Generous, because Python interpreters start slowly on a busy
+ * machine (stage load of quickstart runs these tests beside CPU burners). */
+#define WAIT_MS 60000
+#define RUN_TIMEOUT_MS 120000
 
 /* ---- skipping ---------------------------------------------------------- */
 
@@ -138,7 +141,7 @@ static void wait_for_file(const char *name)
 {
     double deadline = test_now() + WAIT_MS / 1000.0;
     while (!exists(name) && test_now() < deadline)
-        test_sleep_ms(10);
+        test_sleep_ms(10);   /* a poll interval, not synchronization */
     assert_true(exists(name));
 }
 
@@ -239,7 +242,7 @@ static void refresh(const char *session)
     if (!watch.table) {
         double deadline = test_now() + WAIT_MS / 1000.0;
         while (st_table_attach_readonly(session, &watch.table) != ST_OK && test_now() < deadline)
-            test_sleep_ms(10);
+            test_sleep_ms(10);   /* a poll interval, not synchronization */
         assert_non_null(watch.table);
         assert_int_equal(st_model_new(&watch.model), ST_OK);
     }
@@ -297,7 +300,7 @@ static const st_object_view *wait_blocked(const char *session, const char *type,
         if (test_now() > deadline)
             fail_msg("no %s with %d processes blocked on it (%s) within %d ms", type, count,
                      st_operation_name(op), WAIT_MS);
-        test_sleep_ms(10);
+        test_sleep_ms(10);   /* a poll interval, not synchronization */
     }
 }
 
@@ -428,7 +431,7 @@ static void test_deadlock_between_two_programs_processes(void **state)
         refresh(session);
         if (st_model_deadlock_count(watch.model) == 1)
             break;
-        test_sleep_ms(10);
+        test_sleep_ms(10);   /* a poll interval, not synchronization */
     } while (test_now() < deadline);
     assert_int_equal(st_model_deadlock_count(watch.model), 1);
     const st_deadlock_view *cycle = st_model_deadlock(watch.model, 0);
@@ -629,7 +632,7 @@ static json_object *json_wait_blocked(const char *session, const char *prefix, c
         if (test_now() > deadline)
             fail_msg("no object '%s...' with %d processes blocked on it (%s)", prefix, count, op);
         json_object_put(json);
-        test_sleep_ms(20);
+        test_sleep_ms(20);   /* a poll interval, not synchronization */
     }
 }
 
@@ -812,7 +815,7 @@ static void test_python_deadlock_detected(void **state)
             json_object_array_length(deadlocks) == 1)
             cycle = json_object_array_get_idx(deadlocks, 0);
         else
-            test_sleep_ms(20);
+            test_sleep_ms(20);   /* a poll interval, not synchronization */
     }
     assert_non_null(cycle);
     json_object *members;
@@ -825,7 +828,8 @@ static void test_python_deadlock_detected(void **state)
     assert_true(strstr(second, "_fork (deadlock.py:") != NULL);
     assert_string_not_equal(first, second);
     json_object_put(json);
-    /* Both give up after 3 s: the program ends by itself. */
+    /* Seen: one gives up, which lets the other through; the program ends. */
+    touch("seen");
     assert_int_equal(test_wait(run, RUN_TIMEOUT_MS), 0);
 }
 

@@ -138,7 +138,7 @@ static int child_burn(void *arg)
 static int child_sleep(void *arg)
 {
     (void)arg;
-    test_sleep_ms(30000);
+    test_sleep_ms(30000);   /* a sleeping process, killed long before */
     return 0;
 }
 
@@ -258,7 +258,7 @@ static void test_cpu_busy_and_sleeping(void **state)
     pids[0] = test_spawn(child_burn, NULL);
     pids[1] = test_spawn(child_sleep, NULL);
     assert_true(pids[0] > 0 && pids[1] > 0);
-    test_sleep_ms(50);
+    assert_true(test_wait_state(pids[1], 'S', TEST_WAIT_MS));   /* the sleeper is asleep */
 
     st_proc_sample out[2];
     /* The reference: the kernel's own CPU time for the burner over an
@@ -270,7 +270,9 @@ static void test_cpu_busy_and_sleeping(void **state)
     assert_false(out[0].cpu_known);
     assert_false(out[1].cpu_known);
 
-    test_sleep_ms(500);
+    /* The interval CPU% is measured over: at least 500 ms, and until the
+     * burner has had 150 ms of CPU, however busy the machine. */
+    assert_true(test_wait_cpu_time(pids[0], cpu_before + 0.15, time_before + 0.5, TEST_WAIT_MS));
     assert_int_equal(st_proc_sampler_processes(s, pids, 2, out), ST_OK);
     double cpu_after = test_cpu_seconds(pids[0]), time_after = test_now();
     double expected = (cpu_after - cpu_before) / (time_after - time_before) * 100.0;
@@ -376,7 +378,7 @@ static void test_pid_reuse_starts_over(void **state)
             test_kill(second);
             continue;
         }
-        test_sleep_ms(50);
+        test_sleep_ms(50);   /* not synchronization: the busy new owner gathers ticks */
         st_proc_sample b = sample_one(s, second);
         assert_true(b.found);
         assert_true(b.start_ticks > a.start_ticks);
@@ -461,7 +463,7 @@ static void run_long_list(st_proc_sampler *s, size_t distinct, const char *strat
 
     /* Second call: every copy of self and the child now has a CPU figure
      * (duplicates are read once, so they do not shadow each other). */
-    test_sleep_ms(20);
+    test_sleep_ms(20);   /* not synchronization: some time between two samples */
     assert_int_equal(st_proc_sampler_processes(s, l.pids, l.n, out), ST_OK);
     check_list(&l, out, start);
     for (size_t i = 0; i < l.n; i++)

@@ -117,8 +117,7 @@ static void test_fork_child_registers_on_first_call(void **state)
     st_lock *lock = NULL;
     assert_int_equal(st_lock_open(table, "inherited", &lock), ST_OK);
     pid_t child = test_spawn(child_uses_inherited_lock, lock);
-    while (!*flag)
-        test_sleep_ms(1);
+    assert_true(test_wait_count(flag, 1, TEST_WAIT_MS));
     st_model *model = refreshed_model();
     const st_process_view *view = find_pid(model, child);
     assert_non_null(view);
@@ -145,8 +144,7 @@ static void test_killed_process_slot_is_reclaimed(void **state)
 {
     (void)state;
     pid_t child = test_spawn(register_then_wait, NULL);
-    while (!*flag)
-        test_sleep_ms(1);
+    assert_true(test_wait_count(flag, 1, TEST_WAIT_MS));
     st_model *model = refreshed_model();
     assert_true(find_pid(model, child)->alive);
     st_model_free(model);

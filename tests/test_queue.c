@@ -143,7 +143,7 @@ static void wait_for_go(int *ready, int *go)
 {
     __atomic_add_fetch(ready, 1, __ATOMIC_SEQ_CST);
     while (!__atomic_load_n(go, __ATOMIC_SEQ_CST))
-        test_sleep_ms(1);
+        test_sleep_ms(1);   /* a poll interval: the parent's test_wait bounds this */
 }
 
 static int mpmc_producer(void *arg)
@@ -202,8 +202,7 @@ static void test_million_messages_exactly_once(void **state)
         consumers[i] = test_spawn(mpmc_consumer, (void *)(intptr_t)i);
     for (int i = 0; i < PRODUCERS; i++)
         producers[i] = test_spawn(mpmc_producer, (void *)(intptr_t)i);
-    while (__atomic_load_n(&mpmc->ready, __ATOMIC_SEQ_CST) < PRODUCERS + CONSUMERS)
-        test_sleep_ms(1);
+    assert_true(test_wait_count(&mpmc->ready, PRODUCERS + CONSUMERS, TEST_WAIT_MS));
     uint64_t t0 = now_ns();
     __atomic_store_n(&mpmc->go, 1, __ATOMIC_SEQ_CST);
     for (int i = 0; i < PRODUCERS; i++)
@@ -342,7 +341,7 @@ static void test_sigkill_during_puts_and_gets(void **state)
     unsigned seed = 12345;
     int producer_kills = 0, consumer_kills = 0;
     for (int kill_no = 0; kill_no < STORM_KILLS; kill_no++) {
-        test_sleep_ms(1 + (int)(rand_r(&seed) % 8));
+        test_sleep_ms(1 + (int)(rand_r(&seed) % 8));   /* a random moment to kill at, not synchronization */
         int w = kill_no % 4;
         test_kill(workers[w]);
         if (w % 2 == 0) {
@@ -448,10 +447,9 @@ static void kill_at_random(int (*fn)(void *), unsigned *seed)
 {
     __atomic_store_n(&huge->started, 0, __ATOMIC_SEQ_CST);
     pid_t child = test_spawn(fn, NULL);
-    while (!__atomic_load_n(&huge->started, __ATOMIC_SEQ_CST))
-        test_sleep_ms(1);
+    assert_true(test_wait_count(&huge->started, 1, TEST_WAIT_MS));
     struct timespec pause = { 0, (long)(rand_r(seed) % 6000) * 1000L };
-    nanosleep(&pause, NULL);
+    nanosleep(&pause, NULL);   /* a random moment to kill at, not synchronization */
     test_kill(child);
 }
 
@@ -580,15 +578,24 @@ static int get_expecting(void *arg)
     return strcmp(buf, arg) == 0 ? 0 : 4;
 }
 
-/* Poll the model until figure reaches value (up to 5 s). */
+typedef struct figure_goal {
+    const char *object;
+    const char *field;
+    uint64_t value;
+} figure_goal;
+
+static bool figure_has_goal(void *arg)
+{
+    const figure_goal *goal = arg;
+    return figure(goal->object, goal->field) == goal->value;
+}
+
+/* Poll the model until figure reaches value (up to TEST_WAIT_MS of
+ * elapsed time). */
 static bool figure_reaches(const char *object, const char *field, uint64_t value)
 {
-    for (int i = 0; i < 500; i++) {
-        if (figure(object, field) == value)
-            return true;
-        test_sleep_ms(10);
-    }
-    return false;
+    figure_goal goal = { object, field, value };
+    return test_wait_until(figure_has_goal, &goal, TEST_WAIT_MS);
 }
 
 static void test_blocked_producers_and_consumers_are_visible(void **state)
@@ -693,7 +700,7 @@ static int slow_worker(void *arg)
         size_t length;
         if (st_queue_get(queue, buf, sizeof buf, &length, ST_SECONDS(10)) != ST_OK)
             return 2;
-        test_sleep_ms(20);
+        test_sleep_ms(20);   /* the work a task takes, not synchronization */
         __atomic_add_fetch(&joins->processed, 1, __ATOMIC_SEQ_CST);
         if (st_queue_task_done(queue) != ST_OK)
             return 3;
@@ -737,6 +744,8 @@ static void test_join_waits_for_every_task_done(void **state)
     char buf[16];
     size_t length;
     assert_int_equal(st_queue_get(queue, buf, sizeof buf, &length, 0), ST_OK);
+    /* Not synchronization: a window in which a joiner wrongly returning
+     * would show. */
     test_sleep_ms(50);
     assert_int_equal(test_wait(joiner, 0), -1);  /* got but not done: still waiting */
     assert_int_equal(st_queue_task_done(queue), ST_OK);

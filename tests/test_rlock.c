@@ -148,8 +148,7 @@ static void test_four_processes_nested_exact_count(void **state)
     pid_t pids[WORKERS];
     for (int i = 0; i < WORKERS; i++)
         pids[i] = test_spawn(nested_worker, NULL);
-    while (__atomic_load_n(&shared->ready, __ATOMIC_SEQ_CST) < WORKERS)
-        test_sleep_ms(1);
+    assert_true(test_wait_count(&shared->ready, WORKERS, TEST_WAIT_MS));
     __atomic_store_n(&shared->go, 1, __ATOMIC_SEQ_CST);
     for (int i = 0; i < WORKERS; i++)
         assert_int_equal(test_wait(pids[i], 120000), 0);
@@ -176,8 +175,7 @@ static void test_dead_owner_is_recovered(void **state)
 {
     (void)state;
     pid_t owner = test_spawn(own_twice_and_die, NULL);
-    while (!__atomic_load_n(&shared->ready, __ATOMIC_SEQ_CST))
-        test_sleep_ms(1);
+    assert_true(test_wait_count(&shared->ready, 1, TEST_WAIT_MS));
     assert_int_equal(rlock_u64("owner"), (uint64_t)owner);
     assert_int_equal(rlock_u64("depth"), 2);
     assert_int_equal(st_rlock_release(rlock), ST_ENOTOWNER);

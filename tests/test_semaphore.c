@@ -89,15 +89,24 @@ static const char *type_name_of(const char *object)
     return type;
 }
 
-/* Wait (up to 5 s) until the object's field reaches value. */
+typedef struct field_goal {
+    const char *object;
+    const char *name;
+    uint64_t value;
+} field_goal;
+
+static bool field_has_goal(void *arg)
+{
+    const field_goal *goal = arg;
+    return field_u64(goal->object, goal->name) == goal->value;
+}
+
+/* Wait (up to TEST_WAIT_MS of elapsed time) until the object's field
+ * reaches value. */
 static bool field_becomes(const char *object, const char *name, uint64_t value)
 {
-    for (int i = 0; i < 500; i++) {
-        if (field_u64(object, name) == value)
-            return true;
-        test_sleep_ms(10);
-    }
-    return false;
+    field_goal goal = { object, name, value };
+    return test_wait_until(field_has_goal, &goal, TEST_WAIT_MS);
 }
 
 static double seconds_since(const struct timespec *t0)
@@ -115,8 +124,7 @@ static int capped_worker(void *arg)
 {
     (void)arg;
     __atomic_add_fetch(&shared->ready, 1, __ATOMIC_SEQ_CST);
-    while (!__atomic_load_n(&shared->go, __ATOMIC_SEQ_CST))
-        test_sleep_ms(1);
+    assert_true(test_wait_count(&shared->go, 1, TEST_WAIT_MS));
     for (int i = 0; i < ROUNDS; i++) {
         if (st_semaphore_acquire(sem, ST_SECONDS(30)) != ST_OK)
             return 2;
@@ -140,8 +148,7 @@ static void test_semaphore_caps_ten_processes_at_three(void **state)
     pid_t pids[WORKERS];
     for (int i = 0; i < WORKERS; i++)
         pids[i] = test_spawn(capped_worker, NULL);
-    while (__atomic_load_n(&shared->ready, __ATOMIC_SEQ_CST) < WORKERS)
-        test_sleep_ms(1);
+    assert_true(test_wait_count(&shared->ready, WORKERS, TEST_WAIT_MS));
     __atomic_store_n(&shared->go, 1, __ATOMIC_SEQ_CST);
     for (int i = 0; i < WORKERS; i++)
         assert_int_equal(test_wait(pids[i], 60000), 0);
@@ -237,13 +244,10 @@ static int acquire_and_report(void *arg)
     return r == ST_OK ? 0 : 2;
 }
 
-static void test_release_wakes_a_blocked_process(void **state)
+/* Whether the viewer shows *pid blocked acquiring "gate". */
+static bool acquiring_gate(void *arg)
 {
-    (void)state;
-    assert_int_equal(st_semaphore_open(table, "gate", 0, &sem), ST_OK);
-    pid_t waiter = test_spawn(acquire_and_report, NULL);
-    assert_true(field_becomes("gate", "waiters", 1));
-    /* The viewer sees who is blocked on what. */
+    pid_t waiter = *(pid_t *)arg;
     st_model *model;
     assert_int_equal(st_model_new(&model), ST_OK);
     object_field(model, "gate", "waiters");
@@ -255,7 +259,19 @@ static void test_release_wakes_a_blocked_process(void **state)
             blocked = true;
     }
     st_model_free(model);
-    assert_true(blocked);
+    return blocked;
+}
+
+static void test_release_wakes_a_blocked_process(void **state)
+{
+    (void)state;
+    assert_int_equal(st_semaphore_open(table, "gate", 0, &sem), ST_OK);
+    pid_t waiter = test_spawn(acquire_and_report, NULL);
+    assert_true(field_becomes("gate", "waiters", 1));
+    /* The viewer sees who is blocked on what. */
+    assert_true(test_wait_until(acquiring_gate, &waiter, TEST_WAIT_MS));
+    /* Not synchronization: the wait being measured (wait_ns_max), and a
+     * window in which a waiter wrongly getting through would show. */
     test_sleep_ms(50);
     assert_int_equal(__atomic_load_n(&shared->done, __ATOMIC_SEQ_CST), 0);
     assert_int_equal(st_semaphore_release(sem), ST_OK);
@@ -276,8 +292,9 @@ static void test_release_n_wakes_n(void **state)
     assert_true(field_becomes("batch", "waiters", 4));
     assert_int_equal(st_semaphore_release_n(sem, 3), ST_OK);
     /* Exactly three get through; the fourth still waits. */
-    for (int i = 0; i < 300 && __atomic_load_n(&shared->done, __ATOMIC_SEQ_CST) < 3; i++)
-        test_sleep_ms(10);
+    assert_true(test_wait_count(&shared->done, 3, TEST_WAIT_MS));
+    /* Not synchronization: a window in which a fourth, wrongly let
+     * through, would show. */
     test_sleep_ms(100);
     assert_int_equal(__atomic_load_n(&shared->done, __ATOMIC_SEQ_CST), 3);
     assert_int_equal(field_u64("batch", "waiters"), 1);

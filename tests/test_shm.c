@@ -92,14 +92,12 @@ static int teardown(void **state)
 
 static void wait_phase_at_least(int phase)
 {
-    while (__atomic_load_n(&shared->phase, __ATOMIC_SEQ_CST) < phase)
-        test_sleep_ms(1);
+    assert_true(test_wait_count(&shared->phase, phase, TEST_WAIT_MS));
 }
 
 static void wait_ready(int count)
 {
-    while (__atomic_load_n(&shared->ready, __ATOMIC_SEQ_CST) < count)
-        test_sleep_ms(1);
+    assert_true(test_wait_count(&shared->ready, count, TEST_WAIT_MS));
 }
 
 static void set_phase(int phase)

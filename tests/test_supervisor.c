@@ -152,7 +152,7 @@ static int beat_then_hang(st_table *t, void *arg)
     for (int i = 0; i < 15; i++) {
         st_process_heartbeat(t);
         shared->last_beat_ns = now_ns();
-        test_sleep_ms(20);
+        test_sleep_ms(20);   /* the heartbeat cadence, not synchronization */
     }
     __atomic_store_n(&shared->beats_done, 1, __ATOMIC_SEQ_CST);
     for (;;)
@@ -166,7 +166,7 @@ static int beat_forever(st_table *t, void *arg)
     __atomic_add_fetch(&shared->starts, 1, __ATOMIC_SEQ_CST);
     for (;;) {
         st_process_heartbeat(t);
-        test_sleep_ms(10);
+        test_sleep_ms(10);   /* the heartbeat cadence, not synchronization */
     }
     return 0;
 }

@@ -68,8 +68,7 @@ static void test_creation_race_makes_one_table(void **state)
     pid_t pids[RACERS];
     for (int i = 0; i < RACERS; i++)
         pids[i] = test_spawn(open_at_the_same_time, (void *)session);
-    while (__atomic_load_n(&line->ready, __ATOMIC_SEQ_CST) < RACERS)
-        test_sleep_ms(1);
+    assert_true(test_wait_count(&line->ready, RACERS, TEST_WAIT_MS));
     __atomic_store_n(&line->go, 1, __ATOMIC_SEQ_CST);
     for (int i = 0; i < RACERS; i++)
         assert_int_equal(test_wait(pids[i], 60000), 0);
@@ -265,8 +264,7 @@ static void test_list_and_remove(void **state)
     (void)state;
     const char *session = test_session_new();
     pid_t child = test_spawn(register_and_wait, (void *)session);
-    while (!__atomic_load_n(&line->ready, __ATOMIC_SEQ_CST))
-        test_sleep_ms(1);
+    assert_true(test_wait_count(&line->ready, 1, TEST_WAIT_MS));
     st_session_info info;
     assert_true(listed(session, &info));
     assert_true(info.valid);

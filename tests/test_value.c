@@ -107,8 +107,7 @@ static uint64_t figure_u64(const char *object_name, const char *field_name)
 
 static void start_together(int workers)
 {
-    while (__atomic_load_n(&shared->ready, __ATOMIC_SEQ_CST) < workers)
-        test_sleep_ms(1);
+    assert_true(test_wait_count(&shared->ready, workers, TEST_WAIT_MS));
     __atomic_store_n(&shared->go, 1, __ATOMIC_SEQ_CST);
 }
 

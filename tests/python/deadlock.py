@@ -1,12 +1,13 @@
 """Two processes take two Locks in opposite orders: a deadlock, which the
 dashboard's detector must find (the locks' holders and the processes'
-"blocked on" are all it needs). A process gives up its second acquire
-after 3 seconds, which lets the other through, so the program ends by
-itself.
+"blocked on" are all it needs). Once the test has seen it (the file
+"seen"), process "a" gives up its second acquire, which lets the other
+through, so the program ends by itself.
 
 usage: deadlock.py WORKDIR
 """
 import multiprocessing
+import os
 import sys
 
 from watch_helpers import pause, step
@@ -16,9 +17,16 @@ def take_in_order(first, second, me, other, workdir):
     with first:
         step(workdir, me)
         pause(workdir, other)
-        # The first to give up lets the other through: both end.
-        if second.acquire(timeout=3):
-            second.release()
+        if me != "a":
+            with second:   # blocks until "a" gives up
+                return
+        # Deadlocked until the test has seen it; then "a" gives up (its
+        # first lock, released, lets "b" through) and both end. The short
+        # timeouts only let it look for "seen" now and then.
+        while not os.path.exists(os.path.join(workdir, "seen")):
+            if second.acquire(timeout=0.5):
+                second.release()
+                return
 
 
 def main():

@@ -10,7 +10,7 @@ from watch_helpers import pause, step
 
 
 def wait_until_ready(ready):
-    if not ready.wait(timeout=30):
+    if not ready.wait(timeout=120):
         sys.exit(1)
 
 

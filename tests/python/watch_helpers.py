@@ -10,8 +10,9 @@ import os
 import time
 
 
-def wait_for(path, timeout=30.0):
-    """Wait until path exists (at most timeout seconds)."""
+def wait_for(path, timeout=120.0):
+    """Wait until path exists (at most timeout seconds: a deadline for a
+    test that failed, not a delay)."""
     deadline = time.monotonic() + timeout
     while not os.path.exists(path) and time.monotonic() < deadline:
         time.sleep(0.005)
