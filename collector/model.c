@@ -306,7 +306,8 @@ static st_result reconcile_waiters(st_model *model, st_snapshot *snap)
         if (process->blocked)
             model->blocked[n++] = (blocked_process){ process->blocked_object, process->blocked_op, process->alive };
     }
-    qsort(model->blocked, n, sizeof *model->blocked, compare_blocked);
+    if (n > 1)   /* qsort's base must not be NULL, even for no element (nothing blocked yet) */
+        qsort(model->blocked, n, sizeof *model->blocked, compare_blocked);
     for (size_t i = 0; i < snap->object_count; i++)
         reconcile_object_waiters(&snap->objects[i], model->blocked, n);
     return ST_OK;
