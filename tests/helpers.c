@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <synctop/leaks.h>
 #include <synctop/model.h>
 #include <synctop/table.h>
 
@@ -123,8 +124,14 @@ void test_cleanup(void)
         return;
     while (child_count > 0)
         test_kill(children[child_count - 1]);
-    for (int i = 0; i < session_count; i++)
+    for (int i = 0; i < session_count; i++) {
         st_session_remove(sessions[i], true);
+        /* A session whose table a test corrupted is removed without its data
+         * segments (removal trusts only what a valid table records); once the
+         * table is gone they are orphans, collected as `synctop --gc` would. */
+        size_t orphans = 0;
+        st_leaks_collect(sessions[i], NULL, 0, &orphans);
+    }
     session_count = 0;
 }
 
