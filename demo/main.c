@@ -95,6 +95,8 @@ static const struct lesson lessons[] = {
       lesson_condition },
     { "deadlock", "two locks taken in opposite orders: detected, then broken by a timeout",
       lesson_deadlock },
+    { "rlock", "a transfer re-entering its RLock: depth 1 -> 2 -> 1; a plain Lock: ST_EDEADLK",
+      lesson_rlock },
     { "supervisor", "unstable workers crash and are restarted, at most 3 times each",
       lesson_supervisor },
     { "pool", "a pool of workers running map and async tasks with callbacks",
