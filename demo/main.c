@@ -26,7 +26,8 @@
  *   - removes the session when it created it and no lesson keeps it on
  *     purpose (the leak lesson leaves its region for `synctop --gc`).
  * Tracing: every object the lessons create logs its operations in the
- * session's event ring (SYNCTOP_TRACE=all in the runners' environment), so
+ * session's event ring (SYNCTOP_TRACE=all in the runners' environment; the
+ * race lesson switches its hot bank-lock off), so
  * the dashboard's timeline tells the lesson's story; --no-trace turns that
  * off (and drops a SYNCTOP_TRACE the caller set).
  * Exit status: 0 every lesson's claim held (also when stopped by a
