@@ -54,6 +54,7 @@ typedef int (*lesson_run_fn)(const struct lesson_options *opts);
 
 /* The lessons (one file each). */
 int lesson_race(const struct lesson_options *opts);
+int lesson_rlock(const struct lesson_options *opts);
 int lesson_semaphore(const struct lesson_options *opts);
 int lesson_pool_db(const struct lesson_options *opts);
 int lesson_bounded(const struct lesson_options *opts);

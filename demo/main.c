@@ -3,7 +3,7 @@
  *
  *   synctop-demo LESSON... | all  [--duration S] [--speed F] [--log FILE]
  *                                 [--workers N] [--deposits K]
- *                                 [--session NAME] [--quiet]
+ *                                 [--session NAME] [--no-trace] [--quiet]
  *   synctop-demo list | --help | --version
  *
  * This file parses the command line, holds the lesson table (a new lesson
@@ -25,6 +25,11 @@
  *     id) and reaped;
  *   - removes the session when it created it and no lesson keeps it on
  *     purpose (the leak lesson leaves its region for `synctop --gc`).
+ * Tracing: every object the lessons create logs its operations in the
+ * session's event ring (SYNCTOP_TRACE=all in the runners' environment; the
+ * race lesson switches its hot bank-lock off), so
+ * the dashboard's timeline tells the lesson's story; --no-trace turns that
+ * off (and drops a SYNCTOP_TRACE the caller set).
  * Exit status: 0 every lesson's claim held (also when stopped by a
  * signal), 1 one did not or a call failed (the director names which
  * lesson), 2 a usage error.
@@ -95,6 +100,8 @@ static const struct lesson lessons[] = {
       lesson_condition },
     { "deadlock", "two locks taken in opposite orders: detected, then broken by a timeout",
       lesson_deadlock },
+    { "rlock", "a transfer re-entering its RLock: depth 1 -> 2 -> 1; a plain Lock: ST_EDEADLK",
+      lesson_rlock },
     { "supervisor", "unstable workers crash and are restarted, at most 3 times each",
       lesson_supervisor },
     { "pool", "a pool of workers running map and async tasks with callbacks",
@@ -645,7 +652,8 @@ static void print_usage(FILE *out)
 {
     fprintf(out,
             "Usage: " PROGRAM " LESSON... | all  [--duration S] [--speed F] [--log FILE]\n"
-            "                    [--workers N] [--deposits K] [--session NAME] [--quiet]\n"
+            "                    [--workers N] [--deposits K] [--session NAME] [--no-trace]\n"
+            "                    [--quiet]\n"
             "       " PROGRAM " list | --help | --version\n");
 }
 
@@ -671,6 +679,10 @@ static void print_help(void)
            "  -k, --deposits K   deposits per worker and round (race; default 200000)\n"
            "  -s, --session NAME the synctop session to publish into\n"
            "                     (default: $SYNCTOP_SESSION, else \"default\")\n"
+           "  -T, --no-trace     do not log the lessons' operations in the session's event\n"
+           "                     ring (default: every object they create is traced, so\n"
+           "                     the dashboard's timeline shows the story; it costs time:\n"
+           "                     see lock_uncontended_traced_ratio in `make bench`)\n"
            "  -q, --quiet        print nothing but errors\n"
            "  -h, --help         show this help and exit\n"
            "  -V, --version      show the version and exit\n"
@@ -709,6 +721,16 @@ static int refused_option_error(char **argv, const struct option *long_options, 
     return usage_error("unknown option %s", shown);
 }
 
+/* Every object the lessons (and the library's children they start) create
+ * is traced, or none: the runners inherit the environment. */
+static bool set_tracing(bool on)
+{
+    int failed = on ? setenv("SYNCTOP_TRACE", "all", 1) : unsetenv("SYNCTOP_TRACE");
+    if (failed != 0)
+        fprintf(stderr, PROGRAM ": cannot set SYNCTOP_TRACE: %s\n", strerror(errno));
+    return failed == 0;
+}
+
 #define SPEED_MIN 0.01
 #define SPEED_MAX 100.0
 #define DURATION_MIN 0.001
@@ -724,6 +746,7 @@ int main(int argc, char **argv)
         { "workers", required_argument, NULL, 'w' },
         { "deposits", required_argument, NULL, 'k' },
         { "session", required_argument, NULL, 's' },
+        { "no-trace", no_argument, NULL, 'T' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' },
@@ -738,6 +761,7 @@ int main(int argc, char **argv)
         .quiet = false,
     };
     const char *log_path = NULL;
+    bool trace = true;
 
     /* Results go to a log file as often as to a terminal: one line at a time. */
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -746,7 +770,7 @@ int main(int argc, char **argv)
     char shown[CLI_MESSAGE_BYTES / 2];
     char problem[CLI_MESSAGE_BYTES];
     int opt;
-    while ((opt = getopt_long(argc, argv, ":d:x:l:w:k:s:qhV", long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":d:x:l:w:k:s:TqhV", long_options, NULL)) != -1) {
         long number;
         switch (opt) {
         case 'd':
@@ -781,6 +805,9 @@ int main(int argc, char **argv)
             if (cli_session_name_problem("-s/--session", optarg, problem, sizeof problem))
                 return usage_error("%s", problem);
             opts.session = optarg;
+            break;
+        case 'T':
+            trace = false;
             break;
         case 'q':
             opts.quiet = true;
@@ -838,6 +865,8 @@ int main(int argc, char **argv)
     pace_speed = opts.speed;
     quiet_output = opts.quiet;
 
+    if (!set_tracing(trace))
+        return 1;
     demo_install_signal_handlers();
     return run_lessons(chosen, count, &opts, log_path);
 }

@@ -302,8 +302,9 @@ static int bench_lock_uncontended(void)
 {
     pthread_mutex_t *m = shared_alloc(4096);
     st_lock *lock = bench_lock_open("bench-uncontended");
+    st_lock *traced = bench_lock_open("bench-uncontended-traced");
     int status = 1;
-    if (!m || !lock || raw_mutex_init(m) != 0)
+    if (!m || !lock || !traced || raw_mutex_init(m) != 0)
         goto out;
     double raw_ns, st_ns;
     int measured = interleaved_medians(raw_pairs, m, st_pairs, lock, cfg.uncontended_pairs, &raw_ns, &st_ns);
@@ -314,11 +315,24 @@ static int bench_lock_uncontended(void)
     report("lock_uncontended_ns_raw", raw_ns);
     report("lock_uncontended_ns", st_ns);
     report("lock_uncontended_ratio", st_ns / raw_ns);
+    /* The same with the lock traced (each operation also written to the
+     * session's event ring), as synctop-demo's lessons are by default. */
+    if (st_trace_set(bench_session(), "bench-uncontended-traced", true) != ST_OK)
+        goto failed;
+    measured = interleaved_medians(raw_pairs, m, st_pairs, traced, cfg.uncontended_pairs, &raw_ns, &st_ns);
+    if (measured < 0)
+        goto out;
+    if (measured > 0)
+        goto failed;
+    report("lock_uncontended_traced_ns_raw", raw_ns);
+    report("lock_uncontended_traced_ns", st_ns);
+    report("lock_uncontended_traced_ratio", st_ns / raw_ns);
     status = 0;
     goto out;
 failed:
     fprintf(stderr, "synctop-bench: lock_uncontended: an acquire failed: %s\n", st_error_detail());
 out:
+    st_lock_close(traced);
     st_lock_close(lock);
     if (m) {
         pthread_mutex_destroy(m);
@@ -884,7 +898,7 @@ static const struct bench {
     const char *what;
 } benches[] = {
     { "queue", bench_queue, "st_queue vs pipe(2), 64-byte messages: 1 producer + 1 consumer; and 4 + 4 (also pipe_*)" },
-    { "lock_uncontended", bench_lock_uncontended, "st_lock acquire+release vs a bare robust mutex, one process" },
+    { "lock_uncontended", bench_lock_uncontended, "st_lock acquire+release vs a bare robust mutex, one process; also traced" },
     { "lock_contended", bench_lock_contended, "2 processes incrementing one counter under the lock" },
     { "sem_uncontended", bench_sem_uncontended, "st_semaphore acquire+release vs a pshared sem_t, one process" },
     { "model_refresh", bench_model_refresh, "one snapshot + /proc sample + model update: 1000 processes, 10,000 objects" },
