@@ -127,8 +127,10 @@ static __attribute__((noinline)) int watched_wait(tracked_object *t, sem_t *sem,
         if (!busy)
             return real_wait(sem, kind, clock, abstime);   /* let the real call say what is wrong */
     }
-    if (instant)
+    if (instant) {
+        errno = entry_errno;
         return instant_wait(t, sem, kind, clock, abstime);
+    }
     uint64_t start = tls.pending_start;
     uint64_t began = note_block_begin(t);
     if (start == 0)
