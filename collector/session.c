@@ -220,21 +220,20 @@ static st_result live_processes_unvalidated(const char *session, const char *shm
     return r;
 }
 
-/* Without --force: refuse while a registered process is alive. */
-static st_result check_unused(const char *session, const char *shm_name)
+/* Without --force: refuse while a registered process is alive. table is
+ * the session attached read-only, or NULL when that failed with
+ * `attached` (whose detail message is still the thread's). */
+static st_result check_unused(const char *session, const char *shm_name, const st_table *table, st_result attached)
 {
-    st_table *table = NULL;
-    st_result r = st_table_attach_readonly(session, &table);
-    if (r == ST_ENOENT)
-        return r;
+    if (attached == ST_ENOENT)
+        return attached;
     uint32_t live = 0;
     if (table) {
         live = st_table_count_live_processes(table);
-        st_table_close(table);
     } else {
         char why[256];
         snprintf(why, sizeof why, "%s", st_error_detail());
-        r = live_processes_unvalidated(session, shm_name, why, &live);
+        st_result r = live_processes_unvalidated(session, shm_name, why, &live);
         if (r != ST_OK)
             return r;
     }
@@ -282,14 +281,18 @@ static st_result remove_session(const char *session_name, bool force, const st_l
         return r;
     char shm_name[ST_SESSION_NAME_MAX + 64];
     st_session_shm_name(session, shm_name, sizeof shm_name);
-    if (!force) {
-        r = check_unused(session, shm_name);
-        if (r != ST_OK)
-            return r;
-    }
-    /* The segments only a table we can trust records (ours, valid). */
+    /* Attached once (a copy of the whole table) for both the check and
+     * the segments, which only a table we can trust records (ours, valid). */
     st_table *table = NULL;
-    if (st_table_attach_readonly(session, &table) == ST_OK) {
+    st_result attached = st_table_attach_readonly(session, &table);
+    if (!force) {
+        r = check_unused(session, shm_name, table, attached);
+        if (r != ST_OK) {
+            st_table_close(table);
+            return r;
+        }
+    }
+    if (table) {
         remove_recorded_segments(table, keep, keep_count);
         st_table_close(table);
     }

@@ -833,6 +833,44 @@ static void test_python_deadlock_detected(void **state)
     assert_int_equal(test_wait(run, RUN_TIMEOUT_MS), 0);
 }
 
+/* A failed try followed by a wait is one contended acquisition; only
+ * acquires that could not block and failed are try_failures. */
+static void test_python_try_failures_only_non_blocking(void **state)
+{
+    (void)state;
+    const char *session = test_session_new();
+    workdir_new();
+    pid_t run = run_script(session, "try_failures.py", "5", "2");
+    touch("go");
+    const char *slots_name = "Semaphore slots (try_failures.py:", *gate_name = "Lock gate (try_failures.py:";
+    json_object *json = json_wait_blocked(session, slots_name, "acquire", 7);
+    json_object_put(json);
+    json = json_wait_blocked(session, gate_name, "acquire", 4);
+    json_object *slots = json_object_named(json, slots_name), *gate = json_object_named(json, gate_name);
+    assert_int_equal(json_int(slots, "try_failures"), 0);
+    assert_int_equal(json_int(slots, "waiters"), 7);
+    assert_int_equal(json_int(gate, "try_failures"), 4 * 2);
+    assert_int_equal(json_int(gate, "waiters"), 4);
+    json_object_put(json);
+
+    touch("release");
+    wait_for_file("done");
+    json = read_json(session);
+    slots = json_object_named(json, slots_name);
+    gate = json_object_named(json, gate_name);
+    assert_int_equal(json_int(slots, "acquisitions"), 10 + 3);
+    assert_int_equal(json_int(slots, "contentions"), 7);
+    assert_int_equal(json_int(slots, "try_failures"), 5 + 2);
+    assert_int_equal(json_int(slots, "timeouts"), 0);
+    assert_int_equal(json_int(gate, "acquisitions"), 1 + 4);
+    assert_int_equal(json_int(gate, "contentions"), 4);
+    assert_int_equal(json_int(gate, "try_failures"), 4 * 2);
+    assert_int_equal(json_int(gate, "timeouts"), 0);
+    json_object_put(json);
+    touch("end");
+    assert_int_equal(test_wait(run, RUN_TIMEOUT_MS), 0);
+}
+
 #endif /* PRELOAD_TEST_PYTHON */
 
 #ifndef PRELOAD_TEST_PYTHON
@@ -891,6 +929,7 @@ int main(void)
         cmocka_unit_test_teardown(test_python_queue_producers_consumers, teardown),
         cmocka_unit_test_teardown(test_python_bounded_semaphore_over_release, teardown),
         cmocka_unit_test_teardown(test_python_deadlock_detected, teardown),
+        cmocka_unit_test_teardown(test_python_try_failures_only_non_blocking, teardown),
     };
 #else
     const struct CMUnitTest tests[] = {

@@ -163,6 +163,14 @@ void note_try_failed(tracked_object *t, const void *object)
         ST_ATOMIC_ADD(t->body->try_failures, 1u);
 }
 
+/* The failed try was the first half of a wait (interpose_sem.c): not a
+ * non-blocking attempt after all. */
+void note_try_withdrawn(tracked_object *t)
+{
+    if (t->part == 0)
+        ST_ATOMIC_SUB(t->body->try_failures, 1u);
+}
+
 uint64_t note_block_begin(tracked_object *t)
 {
     st_table *watched = watched_table;   /* open: t is watched */

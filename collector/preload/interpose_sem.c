@@ -16,6 +16,14 @@
  * that second try; the time of an interrupted wait is kept in the thread
  * too, so EINTR retries add up to one wait.
  *
+ * try_failures counts only attempts that did not block and failed
+ * (acquire(block=False), acquire(timeout=0) returning False). A failed try
+ * is counted when it happens (the program may never call us again) and
+ * withdrawn when the same thread's wait on that semaphore follows
+ * (bookkeeping.c note_try_withdrawn), unless that wait's deadline has
+ * already passed: Python's acquire(timeout=0) is a try and a wait until
+ * "now", together one non-blocking attempt (a try failure, not a timeout).
+ *
  * Python's release checks the value first (sem_getvalue, then sem_post
  * only if it is below maxvalue, else ValueError): a value at the maximum
  * seen from a release path counts an over-release, and the ValueError is
@@ -62,13 +70,52 @@ static bool deadline_refused(wait_kind kind, clockid_t clock, const struct times
     return abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000L;
 }
 
+/* Whether a timed wait's deadline has already passed: Python's
+ * acquire(timeout=0) tries, then waits until "now", which cannot block. */
+static bool deadline_passed(wait_kind kind, clockid_t clock, const struct timespec *abstime)
+{
+    if (kind == WAIT_PLAIN)
+        return false;
+    struct timespec now;
+    if (clock_gettime(kind == WAIT_CLOCK ? clock : CLOCK_REALTIME, &now) != 0)
+        return false;
+    return now.tv_sec > abstime->tv_sec || (now.tv_sec == abstime->tv_sec && now.tv_nsec >= abstime->tv_nsec);
+}
+
+/* The wait after a failed try whose deadline has passed: together, one
+ * non-blocking attempt. Its failure stays a try failure (not a timeout);
+ * a unit that came free meanwhile makes it an uncontended acquisition. */
+static int instant_wait(tracked_object *t, sem_t *sem, wait_kind kind, clockid_t clock,
+                        const struct timespec *abstime)
+{
+    tls.tried = NULL;
+    int rc = real_wait(sem, kind, clock, abstime);
+    int err = errno;
+    if (rc == 0) {
+        note_try_withdrawn(t);
+        note_acquired(t, sem, false, 0, 0);
+    } else if (err == EINTR) {
+        tls.tried = sem;   /* Python retries: still the same attempt */
+    }
+    errno = err;
+    return rc;
+}
+
 static __attribute__((noinline)) int watched_wait(tracked_object *t, sem_t *sem, wait_kind kind, clockid_t clock,
                                                   const struct timespec *abstime)
 {
     int entry_errno = errno;
     if (deadline_refused(kind, clock, abstime))
         return real_wait(sem, kind, clock, abstime);
-    if (tls.tried != sem) {
+    bool instant = false;
+    if (tls.tried == sem && tls.pending_start == 0) {
+        /* The second half of the program's own try: the failed try was
+         * counted as a non-blocking attempt; a wait makes it one contended
+         * acquisition instead, unless the wait cannot block either. */
+        instant = deadline_passed(kind, clock, abstime);
+        if (!instant)
+            note_try_withdrawn(t);
+    } else if (tls.tried != sem) {
         tls.pending_start = 0;
         if (real.sem_trywait(sem) == 0) {
             note_acquired(t, sem, false, 0, 0);
@@ -79,6 +126,10 @@ static __attribute__((noinline)) int watched_wait(tracked_object *t, sem_t *sem,
         errno = entry_errno;
         if (!busy)
             return real_wait(sem, kind, clock, abstime);   /* let the real call say what is wrong */
+    }
+    if (instant) {
+        errno = entry_errno;
+        return instant_wait(t, sem, kind, clock, abstime);
     }
     uint64_t start = tls.pending_start;
     uint64_t began = note_block_begin(t);

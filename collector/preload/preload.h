@@ -259,6 +259,7 @@ uint64_t key_of_words(uint64_t a, uint64_t b, uint64_t c);
 /* The caller now holds / took one unit of t (a semaphore or mutex). */
 void note_acquired(tracked_object *t, const void *object, bool contended, uint64_t waited_ns, uint64_t now_ticks);
 void note_try_failed(tracked_object *t, const void *object);
+void note_try_withdrawn(tracked_object *t);
 /* Around a blocking call. */
 uint64_t note_block_begin(tracked_object *t);
 void note_block_end(tracked_object *t);
