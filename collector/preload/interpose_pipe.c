@@ -15,9 +15,10 @@
  * payload. Each fd end parses the bytes it writes and the bytes it reads
  * with a small state machine (frame_feed), so partial reads and writes are
  * counted right; a message counts when its last payload byte passes. A
- * read at a message boundary first asks poll(0) whether data is there:
- * when not (and the fd blocks), the process is marked blocked reading the
- * object for the duration of the read.
+ * read at a message boundary first looks whether data is there (a socket:
+ * recv(MSG_DONTWAIT), which reads it too; a pipe: poll(0)): when not, and
+ * the fd blocks, the process is marked blocked reading the object for the
+ * duration of the read.
  *
  * End A is the first Connection Pipe() returns, end B the second; A's
  * writes and B's reads are "a_to_b". For duplex=False, A reads and B
@@ -52,6 +53,7 @@ typedef struct frame_parser {
 typedef struct pipe_end {
     uint32_t slot_plus1;            /* object slot + 1; 0: not watched */
     uint8_t sends;                  /* the part its writes go to (0 A to B, 1 B to A) */
+    uint8_t socket;                 /* a socketpair end (duplex), not a pipe */
     frame_parser out, in;
 } pipe_end;
 
@@ -65,6 +67,7 @@ static struct {
     int (*pipe2)(int[2], int);
     int (*socketpair)(int, int, int, int[2]);
     int (*poll)(struct pollfd *, nfds_t, int);
+    ssize_t (*recv)(int, void *, size_t, int);
 } st_preload_pipe_real;
 
 #define RESOLVE_PIPE(field) \
@@ -82,6 +85,7 @@ static void pipe_real_resolve(void)
     RESOLVE_PIPE(pipe2);
     RESOLVE_PIPE(socketpair);
     RESOLVE_PIPE(poll);
+    RESOLVE_PIPE(recv);
 }
 
 __attribute__((constructor)) static void pipe_real_start(void)
@@ -235,9 +239,10 @@ static void forget_fd(int fd)
     }
 }
 
-static void watch_end(int fd, uint32_t slot, unsigned sends)
+static void watch_end(int fd, uint32_t slot, unsigned sends, bool socket)
 {
     pipe_end *end = &st_preload_pipe_ends[fd];
+    end->socket = socket;
     memset(&end->out, 0, sizeof end->out);
     memset(&end->in, 0, sizeof end->in);
     end->sends = (uint8_t)sends;
@@ -245,7 +250,7 @@ static void watch_end(int fd, uint32_t slot, unsigned sends)
 }
 
 /* fds[0] and fds[1] were just made: if by multiprocessing's Pipe, watch them. */
-static void pipe_created(const int fds[2])
+static void pipe_created(const int fds[2], bool socket)
 {
     if (tls.guard > 0 || (unsigned)fds[0] >= ST_PRELOAD_PIPE_FDS || (unsigned)fds[1] >= ST_PRELOAD_PIPE_FDS)
         return;
@@ -278,29 +283,76 @@ static void pipe_created(const int fds[2])
         return;
     /* A = fds[0] sends A to B and reads B to A (one-way: it only reads);
      * B = fds[1] the other way round (one-way: it only writes). */
-    watch_end(fds[0], slot, 0);
-    watch_end(fds[1], slot, 1);
+    watch_end(fds[0], slot, 0, socket);
+    watch_end(fds[1], slot, 1, socket);
 }
 
 /* ---- the interposed calls ---- */
+
+/* A read at a message boundary of a socket end: first without waiting
+ * (recv MSG_DONTWAIT gives what read would, in one call); only when
+ * nothing is there, and the socket blocks, is the read a blocked one. */
+static ssize_t read_socket_boundary(pipe_end *end, int fd, void *buf, size_t count)
+{
+    int saved = errno;
+    ssize_t n = REAL(recv)(fd, buf, count, MSG_DONTWAIT);
+    if (n >= 0) {
+        errno = saved;
+        return n;
+    }
+    st_foreign_part *blocked = NULL;
+    if (errno == EAGAIN) {
+        int flags = fcntl(fd, F_GETFL);
+        if (flags >= 0 && (flags & O_NONBLOCK)) {
+            errno = EAGAIN;
+            return -1;
+        }
+        blocked = mark_blocked(end);
+    }
+    errno = saved;                   /* anything else: read says what it is */
+    n = REAL(read)(fd, buf, count);
+    if (blocked) {
+        saved = errno;
+        unmark_blocked(blocked);
+        errno = saved;
+    }
+    return n;
+}
+
+/* A read of a pipe end: when at a message boundary, poll(0) first. */
+static ssize_t read_pipe(pipe_end *end, int fd, void *buf, size_t count)
+{
+    int saved = errno;
+    st_foreign_part *blocked = NULL;
+    if (at_boundary(&end->in) && read_would_block(fd))
+        blocked = mark_blocked(end);
+    errno = saved;
+    ssize_t n = REAL(read)(fd, buf, count);
+    if (blocked) {
+        saved = errno;
+        unmark_blocked(blocked);
+        errno = saved;
+    }
+    return n;
+}
 
 INTERPOSED ssize_t read(int fd, void *buf, size_t count)
 {
     pipe_end *end = watched_end(fd);
     if (__builtin_expect(end == NULL, 1))
         return REAL(read)(fd, buf, count);
-    int saved = errno;
-    st_foreign_part *blocked = NULL;
-    if (count > 0 && at_boundary(&end->in) && read_would_block(fd))
-        blocked = mark_blocked(end);
-    errno = saved;
-    ssize_t n = REAL(read)(fd, buf, count);
-    saved = errno;
-    if (blocked)
-        unmark_blocked(blocked);
-    if (n > 0)
+    ssize_t n;
+    if (count == 0)
+        n = REAL(read)(fd, buf, count);
+    else if (end->socket && at_boundary(&end->in))
+        n = read_socket_boundary(end, fd, buf, count);
+    else
+        n = read_pipe(end, fd, buf, count);
+    if (n > 0) {
+        int saved = errno;
         count_read(end, buf, (size_t)n);
-    errno = saved;
+        errno = saved;
+    }
     return n;
 }
 
@@ -328,7 +380,7 @@ INTERPOSED int pipe(int fds[2])
     int r = REAL(pipe)(fds);
     if (r == 0) {
         int saved = errno;
-        pipe_created(fds);
+        pipe_created(fds, false);
         errno = saved;
     }
     return r;
@@ -339,7 +391,7 @@ INTERPOSED int pipe2(int fds[2], int flags)
     int r = REAL(pipe2)(fds, flags);
     if (r == 0) {
         int saved = errno;
-        pipe_created(fds);
+        pipe_created(fds, false);
         errno = saved;
     }
     return r;
@@ -350,7 +402,7 @@ INTERPOSED int socketpair(int domain, int type, int protocol, int fds[2])
     int r = REAL(socketpair)(domain, type, protocol, fds);
     if (r == 0) {
         int saved = errno;
-        pipe_created(fds);
+        pipe_created(fds, true);
         errno = saved;
     }
     return r;
