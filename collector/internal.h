@@ -40,6 +40,7 @@ typedef enum st_object_type {
     ST_TYPE_FOREIGN_EVENT = 19,
     ST_TYPE_FOREIGN_CONDITION = 20,
     ST_TYPE_FOREIGN_QUEUE = 21,
+    ST_TYPE_FOREIGN_PIPE = 22,
     ST_TYPE_COUNT
 } st_object_type;
 

@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -843,6 +844,72 @@ static void sem_named_cases(void)
     RET("unlink.again", sem_unlink(name));
 }
 
+/* ---- file descriptors: pipe, pipe2, socketpair, read, write, close --------- */
+
+/* A C program's pipes are never watched (only multiprocessing's Pipe is),
+ * so these lines prove the pass-through paths: results, errno on failure,
+ * errno kept on success, short reads, EOF, EAGAIN, EBADF and EPIPE. */
+static void fd_io_cases(const char *kind, int fds[2])
+{
+    char buf[16];
+    snprintf(id_prefix, sizeof id_prefix, "fd %s ", kind);
+    RET("write-4", (int)write(fds[1], "abcd", 4));
+    RET("read-short", (int)read(fds[0], buf, sizeof buf));
+    RET("write-0", (int)write(fds[1], "", 0));
+    RET("write-1", (int)write(fds[1], "x", 1));
+    RET("read-1-of-1", (int)read(fds[0], buf, 1));
+    if (fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0)
+        die("fcntl");
+    RET("read-empty-nonblocking", (int)read(fds[0], buf, sizeof buf));
+    RET("read-0-bytes", (int)read(fds[0], buf, 0));
+    RET("close-write-end", close(fds[1]));
+    RET("read-eof", (int)read(fds[0], buf, sizeof buf));
+    RET("write-closed", (int)write(fds[1], "x", 1));
+    RET("read-closed", (int)read(fds[1], buf, 1));
+    RET("close-read-end", close(fds[0]));
+    RET("close-again", close(fds[0]));
+}
+
+static void fd_epipe_case(const char *kind, int fds[2])
+{
+    snprintf(id_prefix, sizeof id_prefix, "fd %s ", kind);
+    struct sigaction ignore = { .sa_handler = SIG_IGN }, old;
+    sigemptyset(&ignore.sa_mask);
+    if (sigaction(SIGPIPE, &ignore, &old) != 0)
+        die("sigaction");
+    RET("close-read-end", close(fds[0]));
+    RET("write-no-reader", (int)write(fds[1], "abc", 3));
+    RET("close-write-end", close(fds[1]));
+    if (sigaction(SIGPIPE, &old, NULL) != 0)
+        die("sigaction");
+}
+
+static void fd_cases(void)
+{
+    int fds[2];
+    char buf[4];
+    snprintf(id_prefix, sizeof id_prefix, "fd ");
+    RET("pipe", pipe(fds));
+    fd_io_cases("pipe", fds);
+    snprintf(id_prefix, sizeof id_prefix, "fd ");
+    RET("pipe2", pipe2(fds, O_CLOEXEC));
+    fd_epipe_case("pipe2", fds);
+    snprintf(id_prefix, sizeof id_prefix, "fd ");
+    RET("pipe2-bad-flags", pipe2(fds, -1));
+    RET("socketpair", socketpair(AF_UNIX, SOCK_STREAM, 0, fds));
+    fd_io_cases("socketpair", fds);
+    snprintf(id_prefix, sizeof id_prefix, "fd ");
+    RET("socketpair-again", socketpair(AF_UNIX, SOCK_STREAM, 0, fds));
+    fd_epipe_case("socketpair", fds);
+    snprintf(id_prefix, sizeof id_prefix, "fd ");
+    RET("socketpair-bad-domain", socketpair(-1, SOCK_STREAM, 0, fds));
+    RET("read-negative-fd", (int)read(-1, buf, sizeof buf));
+    RET("write-negative-fd", (int)write(-1, "x", 1));
+    RET("read-huge-fd", (int)read(1 << 20, buf, sizeof buf));
+    RET("close-negative-fd", close(-1));
+    RET("close-huge-fd", close(1 << 20));
+}
+
 int main(void)
 {
     main_thread = pthread_self();
@@ -857,6 +924,7 @@ int main(void)
     sem_unnamed_cases(true);
     sem_unnamed_cases(false);
     sem_named_cases();
+    fd_cases();
     alarm(0);
     return 0;
 }

@@ -778,6 +778,53 @@ static void test_python_queue_producers_consumers(void **state)
     assert_int_equal(test_wait(run, RUN_TIMEOUT_MS), 0);
 }
 
+/* multiprocessing.Pipe(), duplex and one-way: a "pipe" object each, named
+ * from the call site, with every message and byte counted each way, and a
+ * worker blocked in recv() shown blocked reading before anything is sent. */
+static void test_python_pipe_messages_each_way(void **state)
+{
+    (void)state;
+    const char *session = test_session_new();
+    workdir_new();
+    const int64_t items = 40;
+    pid_t run = run_script(session, "pipe_flow.py", "40", NULL);
+    const char *duplex_name = "Pipe orders/replies (pipe_flow.py:";
+    const char *oneway_name = "Pipe results_in/results_out (pipe_flow.py:";
+    json_object *json = json_wait_blocked(session, duplex_name, "recv", 1);
+    json_object *duplex = json_object_named(json, duplex_name);
+    assert_string_equal(json_text(duplex, "type"), "pipe");
+    assert_string_equal(json_text(duplex, "origin"), "multiprocessing.Pipe");
+    assert_int_equal(json_int(duplex, "b_recv_blocked"), 1);
+    assert_int_equal(json_int(duplex, "a_recv_blocked"), 0);
+    assert_int_equal(json_int(duplex, "messages_a_to_b"), 0);
+    json_object_put(json);
+
+    touch("send");
+    wait_for_file("done");
+    json = read_json(session);
+    duplex = json_object_named(json, duplex_name);
+    assert_int_equal(json_int(duplex, "messages_a_to_b"), items);
+    assert_int_equal(json_int(duplex, "received_a_to_b"), items);
+    assert_int_equal(json_int(duplex, "bytes_a_to_b"), items * (items + 1) / 2);
+    assert_int_equal(json_int(duplex, "messages_b_to_a"), items);
+    assert_int_equal(json_int(duplex, "received_b_to_a"), items);
+    assert_int_equal(json_int(duplex, "bytes_b_to_a"), items * (items + 1));
+    assert_int_equal(json_int(duplex, "unread_messages_a_to_b"), 0);
+    assert_int_equal(json_int(duplex, "unread_messages_b_to_a"), 0);
+    assert_int_equal(json_int(duplex, "b_recv_blocked"), 0);
+    json_object *oneway = json_object_named(json, oneway_name);
+    assert_string_equal(json_text(oneway, "type"), "pipe");
+    assert_int_equal(json_int(oneway, "messages_b_to_a"), items + 1);
+    assert_int_equal(json_int(oneway, "received_b_to_a"), items + 1);
+    assert_int_equal(json_int(oneway, "bytes_b_to_a"), 100 * items + 20000);
+    assert_int_equal(json_int(oneway, "unread_messages_b_to_a"), 0);
+    assert_int_equal(json_int(oneway, "unread_bytes_b_to_a"), 0);
+    assert_int_equal(json_int(oneway, "messages_a_to_b"), 0);
+    json_object_put(json);
+    touch("end");
+    assert_int_equal(test_wait(run, RUN_TIMEOUT_MS), 0);
+}
+
 static void test_python_bounded_semaphore_over_release(void **state)
 {
     (void)state;
@@ -930,6 +977,7 @@ int main(void)
         cmocka_unit_test_teardown(test_python_bounded_semaphore_over_release, teardown),
         cmocka_unit_test_teardown(test_python_deadlock_detected, teardown),
         cmocka_unit_test_teardown(test_python_try_failures_only_non_blocking, teardown),
+        cmocka_unit_test_teardown(test_python_pipe_messages_each_way, teardown),
     };
 #else
     const struct CMUnitTest tests[] = {

@@ -41,6 +41,11 @@
  *         try_failures, over_releases, notify_alls, sets, clears
  *   +320  wait_histogram (the primary part's contended waits, ns)
  *
+ * A Pipe (ST_FOREIGN_PY_PIPE) uses parts 0 (A to B) and 1 (B to A) as
+ * its two directions: releases = messages sent, acquisitions = messages
+ * received, contentions = receives that blocked, waiters = processes
+ * blocked reading; its byte counts replace the histogram (pipe).
+ *
  * Statistics follow the table's conventions (table_layout.h): relaxed
  * atomics; a figure many processes write uses a read-modify-write.
  */
@@ -65,6 +70,7 @@ typedef enum st_foreign_kind {
     ST_FOREIGN_SEM_UNNAMED,          /* sem_init(pshared = 1) */
     ST_FOREIGN_PTHREAD_MUTEX,
     ST_FOREIGN_PTHREAD_COND,
+    ST_FOREIGN_PY_PIPE,              /* multiprocessing.Pipe: a socketpair or os.pipe (interpose_pipe.c) */
     ST_FOREIGN_KIND_COUNT
 } st_foreign_kind;
 
@@ -118,7 +124,13 @@ typedef struct st_foreign_body {
     uint64_t notify_alls;           /* pthread_cond_broadcast calls */
     uint64_t sets;                  /* Event: changes from clear to set */
     uint64_t clears;                /* Event: changes from set to clear */
-    st_histogram wait_histogram;    /* contended waits on the primary part, ns */
+    union {
+        st_histogram wait_histogram;    /* contended waits on the primary part, ns */
+        struct {                        /* a Pipe: index 0 is A to B, 1 is B to A */
+            uint64_t bytes_sent[2];     /* message payloads written (headers not counted) */
+            uint64_t bytes_received[2]; /* message payloads read */
+        } pipe;
+    };
 } st_foreign_body;
 
 _Static_assert(sizeof(st_foreign_body) <= ST_OBJECT_BODY_SIZE, "foreign body fits its slot");

@@ -31,6 +31,7 @@ static const char *const origins[ST_FOREIGN_KIND_COUNT] = {
     [ST_FOREIGN_SEM_UNNAMED] = "sem_init",
     [ST_FOREIGN_PTHREAD_MUTEX] = "pthread_mutex",
     [ST_FOREIGN_PTHREAD_COND] = "pthread_cond",
+    [ST_FOREIGN_PY_PIPE] = "multiprocessing.Pipe",
 };
 
 static void origin_field(const st_foreign_body *b, st_object_view *view)
@@ -225,4 +226,35 @@ void st_foreign_queue_describe(const void *body, const st_clock_calibration *clo
     else
         queue_fields(b, view);
     origin_field(b, view);
+}
+
+/* A Pipe: the native pipe's field names, each direction counted from the
+ * frames seen passing (interpose_pipe.c); what a socket buffer holds is not
+ * a ring, so there is no capacity. */
+static uint64_t difference(uint64_t more, uint64_t less)
+{
+    return more > less ? more - less : 0;
+}
+
+void st_foreign_pipe_describe(const void *body, const st_clock_calibration *clock, st_object_view *view)
+{
+    (void)clock;
+    const st_foreign_body *b = body;
+    const st_foreign_part *ab = &b->parts[0], *ba = &b->parts[1];
+    origin_field(b, view);
+    st_field_u64(view, "messages_a_to_b", ab->releases, ST_FIELD_COUNTER);
+    st_field_u64(view, "messages_b_to_a", ba->releases, ST_FIELD_COUNTER);
+    st_field_u64(view, "received_a_to_b", ab->acquisitions, ST_FIELD_COUNTER);
+    st_field_u64(view, "received_b_to_a", ba->acquisitions, ST_FIELD_COUNTER);
+    st_field_u64(view, "bytes_a_to_b", b->pipe.bytes_sent[0], ST_FIELD_COUNTER | ST_FIELD_BYTES);
+    st_field_u64(view, "bytes_b_to_a", b->pipe.bytes_sent[1], ST_FIELD_COUNTER | ST_FIELD_BYTES);
+    st_field_u64(view, "unread_messages_a_to_b", difference(ab->releases, ab->acquisitions), 0);
+    st_field_u64(view, "unread_messages_b_to_a", difference(ba->releases, ba->acquisitions), 0);
+    st_field_u64(view, "unread_bytes_a_to_b", difference(b->pipe.bytes_sent[0], b->pipe.bytes_received[0]),
+                 ST_FIELD_BYTES);
+    st_field_u64(view, "unread_bytes_b_to_a", difference(b->pipe.bytes_sent[1], b->pipe.bytes_received[1]),
+                 ST_FIELD_BYTES);
+    st_field_waiters(view, "a_recv_blocked", ba->waiters, ST_OP_RECV);
+    st_field_waiters(view, "b_recv_blocked", ab->waiters, ST_OP_RECV);
+    st_field_u64(view, "recv_blocks", ab->contentions + ba->contentions, ST_FIELD_COUNTER);
 }

@@ -51,6 +51,9 @@ static struct {
     void (*err_fetch)(py_object **, py_object **, py_object **);
     void (*err_restore)(py_object *, py_object *, py_object *);
     void (*err_clear)(void);
+    int (*gil_ensure)(void);                        /* PyGILState_STATE is an int-sized enum */
+    void (*gil_release)(int);
+    void *(*this_thread_state)(void);
 } api;
 
 #define LOOKUP(field, name) \
@@ -75,6 +78,9 @@ static bool lookup_api(void)
     LOOKUP(err_fetch, "PyErr_Fetch");
     LOOKUP(err_restore, "PyErr_Restore");
     LOOKUP(err_clear, "PyErr_Clear");
+    LOOKUP(gil_ensure, "PyGILState_Ensure");
+    LOOKUP(gil_release, "PyGILState_Release");
+    LOOKUP(this_thread_state, "PyGILState_GetThisThreadState");
     return true;
 }
 
@@ -135,6 +141,17 @@ static void describe_frame(py_object *frame, frame_info *out)
     out->internal = strstr(out->path, "/multiprocessing/") != NULL;
 }
 
+static bool path_ends_with(const char *path, const char *end)
+{
+    size_t len = strlen(path), end_len = strlen(end);
+    return len >= end_len && strcmp(path + len - end_len, end) == 0;
+}
+
+static bool is_socket_module(const frame_info *frame)
+{
+    return path_ends_with(frame->path, "/socket.py");
+}
+
 /* Walk from the innermost frame outwards, through multiprocessing's own
  * frames, up to and including the first frame of the user's code. */
 static int read_frames(frame_info *frames, int max)
@@ -144,7 +161,8 @@ static int read_frames(frame_info *frames, int max)
     bool owned = false;
     while (frame && count < max) {
         describe_frame(frame, &frames[count]);
-        bool user = !frames[count].internal;
+        /* socket.socketpair, called by multiprocessing's Pipe, is walked through. */
+        bool user = !frames[count].internal && !(count == 0 && is_socket_module(&frames[0]));
         count++;
         py_object *back = user ? NULL : api.frame_back(frame);
         if (owned)
@@ -406,7 +424,7 @@ static bool classify(const frame_info *frames, int count, py_site *out)
         frame_attribute(site, out->variable, sizeof out->variable);
     if (strcmp(out->variable, "self") == 0)
         out->variable[0] = '\0';
-    snprintf(out->file, sizeof out->file, "%s", basename_of(site->path));
+    snprintf(out->file, sizeof out->file, "%.*s", (int)sizeof out->file - 1, basename_of(site->path));
     out->line = site->line;
     return true;
 }
@@ -452,4 +470,74 @@ bool python_release_in_progress(void)
     api.err_restore(type, value, traceback);
     tls.guard--;
     return releasing;
+}
+
+/* ---- multiprocessing.Pipe ---- */
+
+/* The targets of "parent_end, child_end = mp.Pipe()": "parent_end/child_end". */
+static bool assigned_pair(const char *statement, char *out, size_t size)
+{
+    char first[PY_SITE_TEXT], second[PY_SITE_TEXT];
+    const char *comma = strchr(statement, ',');
+    if (!comma || !assigned_name(comma + 1, second, sizeof second))
+        return false;
+    char head[PY_SITE_TEXT * 2];
+    snprintf(head, sizeof head, "%.*s = x", (int)(comma - statement), statement);
+    if (!assigned_name(head, first, sizeof first))
+        return false;
+    snprintf(out, size, "%.14s/%.14s", first, second);
+    return true;
+}
+
+static bool classify_pipe(const frame_info *frames, int count, py_site *out)
+{
+    memset(out, 0, sizeof *out);
+    int pipe = count > 0 && is_socket_module(&frames[0]) ? 1 : 0;
+    if (pipe >= count || !named(&frames[pipe], "Pipe") || !path_ends_with(frames[pipe].path, "/multiprocessing/connection.py"))
+        return false;
+    int user = count - 1;
+    bool has_user = !frames[user].internal && user > pipe;
+    int last_internal = has_user ? user - 1 : user;
+    /* Only a Pipe the user asked for: those inside a Queue, SimpleQueue,
+     * Pool or Manager belong to that structure. */
+    for (int i = pipe + 1; i <= last_internal; i++)
+        if (!named(&frames[i], "BaseContext.Pipe"))
+            return false;
+    display_name(frames[last_internal].qualname, out->display, sizeof out->display);
+    const frame_info *site = &frames[user];
+    if (has_user) {
+        char text[512];
+        if (source_line(site->path, site->line, text, sizeof text) &&
+            !assigned_name(text, out->variable, sizeof out->variable))
+            assigned_pair(text, out->variable, sizeof out->variable);
+    }
+    if (strcmp(out->variable, "self") == 0)
+        out->variable[0] = '\0';
+    snprintf(out->file, sizeof out->file, "%.*s", (int)sizeof out->file - 1, basename_of(site->path));
+    out->line = site->line;
+    return true;
+}
+
+bool python_pipe_site_read(py_site *out)
+{
+    if (api.state == 0) {
+        tls.guard++;
+        api.state = lookup_api() ? 1 : -1;
+        tls.guard--;
+    }
+    /* os.pipe and socket.socketpair release the GIL around the call: take it
+     * back for this thread (one that never ran Python has no state: skip). */
+    if (api.state != 1 || !api.is_initialized() || !api.this_thread_state())
+        return false;
+    tls.guard++;
+    int gil = api.gil_ensure();
+    frame_info frames[MAX_FRAMES];
+    py_object *type, *value, *traceback;
+    api.err_fetch(&type, &value, &traceback);
+    int count = read_frames(frames, MAX_FRAMES);
+    bool known = classify_pipe(frames, count, out);
+    api.err_restore(type, value, traceback);
+    api.gil_release(gil);
+    tls.guard--;
+    return known;
 }

@@ -55,6 +55,12 @@ bool python_active(void);
  * code) or Python cannot be asked. Call only when python_active(). */
 bool python_site_read(py_site *out);
 
+/* Read the site of a pipe being created (socketpair, pipe, pipe2) by
+ * multiprocessing.connection.Pipe: display "Pipe", the user's file, line
+ * and variables ("parent/child"). Callable with or without the GIL (it is
+ * taken for the read); false when the caller is not multiprocessing's Pipe. */
+bool python_pipe_site_read(py_site *out);
+
 /* For sem_getvalue: whether the Python code running is releasing (a
  * release checks the value first), not asking for the value (get_value,
  * qsize, full, __repr__...). */

@@ -9,6 +9,10 @@
  *       processes taking a Lock on every iteration, a shared one every
  *       16th), interpreter start included, preloaded over not; target
  *       <= 1.15.
+ *   preload_python_pipe_overhead_ratio  the wall time of a Python script
+ *       sending small messages over a multiprocessing Pipe from one
+ *       process to another (tests/python/pipe_heavy.py), preloaded over
+ *       not; target <= 1.15.
  *
  *   preload_python_startup_ms  extra milliseconds per interpreter start:
  *       /usr/bin/python3 -c "import multiprocessing" with the preload's
@@ -50,6 +54,7 @@
 
 static long mutex_pairs = 5000000;
 static long python_iterations = 400000;
+static long pipe_messages = 200000;
 static int reps = REPS;
 static char session[64];
 static double last_cpu_s;   /* CPU time (user + system) of the last run's child */
@@ -242,12 +247,35 @@ static int bench_python(void)
     return 0;
 }
 
+static int bench_python_pipe(void)
+{
+    if (!have_python()) {
+        printf("# preload_python_pipe_overhead_ratio: skipped, no usable python3 in PATH\n");
+        return 0;
+    }
+    char messages[32];
+    snprintf(messages, sizeof messages, "%ld", pipe_messages);
+    char *argv[] = { (char *)"python3", (char *)PRELOAD_PYTHON_DIR "/pipe_heavy.py", messages, NULL };
+    double plain[MAX_REPS], watched[MAX_REPS];
+    for (int i = 0; i < reps; i++) {
+        plain[i] = run(argv, false, NULL);
+        watched[i] = run(argv, true, NULL);
+        if (plain[i] < 0 || watched[i] < 0) {
+            fprintf(stderr, "synctop-preload-bench: pipe_heavy.py failed\n");
+            return 1;
+        }
+    }
+    report_ratio("preload_python_pipe_overhead_ratio", plain, watched, reps, 1.15);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             mutex_pairs = 500000;
             python_iterations = 50000;
+            pipe_messages = 20000;
             reps = 3;
         } else {
             fprintf(stderr, "usage: synctop-preload-bench [--quick]\n");
@@ -263,6 +291,8 @@ int main(int argc, char **argv)
         status = bench_python();
     if (status == 0)
         status = bench_python_startup();
+    if (status == 0)
+        status = bench_python_pipe();
     st_result removed = st_session_remove(session, true);
     if (removed != ST_OK && removed != ST_ENOENT)
         fprintf(stderr, "synctop-preload-bench: removing session %s: %s\n", session, st_error_detail());
