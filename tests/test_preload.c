@@ -709,6 +709,9 @@ static void python_named_processes(const char *method, const char *unnamed)
     assert_string_equal(json_text(json_process_named(json, "named_processes.py"), "role"), "main");
     assert_string_equal(json_text(json_process_named(json, "producer-1"), "role"), "producer");
     assert_string_equal(json_text(json_process_named(json, unnamed), "role"), "consumer");
+    assert_string_equal(json_text(json_process_named(json, "producer-1"), "state"), "exited");
+    assert_string_equal(json_text(json_process_named(json, unnamed), "state"), "exited");
+    assert_string_equal(json_text(json_process_named(json, "named_processes.py"), "state"), "running");
     json_object *queue = json_object_named(json, "Queue donn\u00e9es (named_processes.py:");
     assert_non_null(queue);
     assert_int_equal(json_int(queue, "puts"), 5);
