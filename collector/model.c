@@ -82,6 +82,15 @@ void st_model_free(st_model *model)
     free(model);
 }
 
+/* A registered process found dead in a state that says it runs (its slot is
+ * kept until the table needs it: a class sees who finished): "exited".
+ * "crashed" and "stopped" were written by whoever saw the end and stay. */
+static bool exited_unnoticed(st_process_state state)
+{
+    return state == ST_PROCESS_STARTING || state == ST_PROCESS_RUNNING || state == ST_PROCESS_BLOCKED ||
+           state == ST_PROCESS_UNHEALTHY;
+}
+
 static st_result sample_processes(st_model *model, st_snapshot *snap)
 {
     size_t n = snap->process_count;
@@ -108,6 +117,8 @@ static st_result sample_processes(st_model *model, st_snapshot *snap)
         const st_proc_sample *sample = &model->samples[i];
         bool same_process = sample->found && (view->start_ticks == 0 || sample->start_ticks == view->start_ticks);
         view->alive = same_process && sample->state != 'Z' && sample->state != 'X';
+        if (!view->alive && exited_unnoticed(view->state))
+            view->state = ST_PROCESS_EXITED;
         view->sampled = same_process;
         view->cpu_percent = same_process && sample->cpu_known ? sample->cpu_percent : 0.0;
         view->rss_bytes = same_process ? sample->rss_bytes : 0;

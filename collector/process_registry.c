@@ -37,7 +37,7 @@ __attribute__((constructor)) void st_process_identity_init(void)
 }
 
 static const char *const state_names[ST_PROCESS_STATE_COUNT] = {
-    "starting", "running", "blocked", "unhealthy", "crashed", "stopped",
+    "starting", "running", "blocked", "unhealthy", "crashed", "stopped", "exited",
 };
 
 static const char *const operation_names[ST_OP_COUNT] = {

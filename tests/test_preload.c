@@ -681,6 +681,64 @@ static void test_python_lock_counter_spawn(void **state)
     python_lock_counter("spawn", 500);
 }
 
+/* The process called name in a reading, or NULL. */
+static json_object *json_process_named(json_object *json, const char *name)
+{
+    json_object *processes;
+    if (!json || !json_object_object_get_ex(json, "processes", &processes))
+        return NULL;
+    for (size_t i = 0; i < json_object_array_length(processes); i++) {
+        json_object *process = json_object_array_get_idx(processes, i);
+        if (strcmp(json_text(process, "name"), name) == 0)
+            return process;
+    }
+    return NULL;
+}
+
+/* Processes are shown by the names the program gave them, roles by their
+ * target functions, the main one by its script; a non-ASCII variable
+ * names its object. */
+static void python_named_processes(const char *method, const char *unnamed)
+{
+    const char *session = test_session_new();
+    workdir_new();
+    pid_t run = run_script(session, "named_processes.py", method, NULL);
+    wait_for_file("done");
+    json_object *json = read_json(session);
+    assert_non_null(json);
+    assert_string_equal(json_text(json_process_named(json, "named_processes.py"), "role"), "main");
+    assert_string_equal(json_text(json_process_named(json, "producer-1"), "role"), "producer");
+    assert_string_equal(json_text(json_process_named(json, unnamed), "role"), "consumer");
+    assert_string_equal(json_text(json_process_named(json, "producer-1"), "state"), "exited");
+    assert_string_equal(json_text(json_process_named(json, unnamed), "state"), "exited");
+    assert_string_equal(json_text(json_process_named(json, "named_processes.py"), "state"), "running");
+    json_object *queue = json_object_named(json, "Queue donn\u00e9es (named_processes.py:");
+    assert_non_null(queue);
+    assert_int_equal(json_int(queue, "puts"), 5);
+    assert_int_equal(json_int(queue, "gets"), 5);
+    json_object_put(json);
+    touch("end");
+    assert_int_equal(test_wait(run, RUN_TIMEOUT_MS), 0);
+}
+
+static void test_python_processes_named_fork(void **state)
+{
+    (void)state;
+    python_named_processes("fork", "ForkProcess-2");
+}
+
+static void test_python_processes_named_spawn(void **state)
+{
+    (void)state;
+    python_named_processes("spawn", "SpawnProcess-2");
+}
+
+static void test_python_processes_named_forkserver(void **state)
+{
+    (void)state;
+    python_named_processes("forkserver", "ForkServerProcess-2");
+}
+
 static void test_python_semaphore_caps_at_three(void **state)
 {
     (void)state;
@@ -978,6 +1036,9 @@ int main(void)
         cmocka_unit_test_teardown(test_python_deadlock_detected, teardown),
         cmocka_unit_test_teardown(test_python_try_failures_only_non_blocking, teardown),
         cmocka_unit_test_teardown(test_python_pipe_messages_each_way, teardown),
+        cmocka_unit_test_teardown(test_python_processes_named_fork, teardown),
+        cmocka_unit_test_teardown(test_python_processes_named_spawn, teardown),
+        cmocka_unit_test_teardown(test_python_processes_named_forkserver, teardown),
     };
 #else
     const struct CMUnitTest tests[] = {

@@ -95,6 +95,7 @@ void note_acquired(tracked_object *t, const void *object, bool contended, uint64
     if (!watched)
         return;
     watch_register_if_new(watched);
+    watch_name_if_due();
     if (t->part == ST_FOREIGN_PART_NONE)
         return;
     st_foreign_body *b = t->body;
@@ -262,6 +263,7 @@ void note_released(tracked_object *t)
     if (!watched)
         return;
     watch_register_if_new(watched);
+    watch_name_if_due();
     if (tls.marked_get == t) {
         tls.guard++;
         st_process_mark_unblocked(watched);

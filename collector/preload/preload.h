@@ -227,6 +227,17 @@ static inline void watch_register_if_new(st_table *table)
 extern unsigned watch_hold_shift;
 /* In a fork child: locks other parent threads may have held are free. */
 void watch_after_fork(void);
+/* Name this process as its Python program knows it (python_process.c):
+ * asked on every counted operation until the answer is final, then every
+ * 64th (a name may be set after start); only ever with the GIL held. */
+extern bool watch_name_settled;
+extern unsigned watch_name_ops;
+void watch_name_refresh(void);
+static inline void watch_name_if_due(void)
+{
+    if (__builtin_expect(!watch_name_settled || (++watch_name_ops & 63u) == 0, 0))
+        watch_name_refresh();
+}
 /* One line on stderr, at most once per program (children inherit "said"). */
 void watch_warn_once(const char *format, ...) __attribute__((format(printf, 1, 2)));
 

@@ -26,6 +26,7 @@
  */
 #include "preload/preload.h"
 #include "preload/python_site.h"
+#include "synctop/text.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -92,6 +93,11 @@ bool python_active(void)
         tls.guard--;
     }
     return api.state == 1 && api.is_initialized() && api.gil_check() == 1;
+}
+
+bool python_absent(void)
+{
+    return api.state == -1;
 }
 
 /* ---- frames ---- */
@@ -257,9 +263,11 @@ static bool source_line(const char *path, int line, char *out, size_t size)
     return true;
 }
 
+/* Python 3 identifiers may be non-ASCII ("données"): any byte of a UTF-8
+ * sequence counts (the name is made valid UTF-8 where it is cut). */
 static bool identifier_start(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (unsigned char)c >= 0x80;
 }
 
 static bool identifier_char(char c)
@@ -296,7 +304,7 @@ static bool assigned_name(const char *statement, char *out, size_t size)
     }
     if (p[0] != '=' || p[1] == '=')
         return false;
-    snprintf(out, size, "%.*s", (int)last_len, last);
+    st_text_sanitize(last, last_len, out, size, 0);   /* cut at a character boundary */
     return true;
 }
 
@@ -424,7 +432,7 @@ static bool classify(const frame_info *frames, int count, py_site *out)
         frame_attribute(site, out->variable, sizeof out->variable);
     if (strcmp(out->variable, "self") == 0)
         out->variable[0] = '\0';
-    snprintf(out->file, sizeof out->file, "%.*s", (int)sizeof out->file - 1, basename_of(site->path));
+    st_text_sanitize(basename_of(site->path), (size_t)-1, out->file, sizeof out->file, 0);
     out->line = site->line;
     return true;
 }

@@ -66,4 +66,7 @@ bool python_pipe_site_read(py_site *out);
  * qsize, full, __repr__...). */
 bool python_release_in_progress(void);
 
+/* Whether the process was found not to be Python (after python_active()). */
+bool python_absent(void);
+
 #endif

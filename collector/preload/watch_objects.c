@@ -25,6 +25,7 @@
  * seen means a new instance, made on the same line.
  */
 #include "preload/preload.h"
+#include "synctop/text.h"
 #include "preload/mapping_identity.h"
 #include "preload/python_site.h"
 #include "preload/watch_objects.h"
@@ -68,19 +69,31 @@ static void copy_cut(char *out, size_t size, const char *text)
 /* Names leave room for a " #nn" suffix (watch_create_object). */
 #define NAME_ROOM (ST_OBJECT_NAME_MAX + 1 - 4)
 
+/* text cut to at most max bytes at a character boundary ("café.py" is
+ * never left with half an "é"). */
+static const char *cut_text(const char *text, size_t max, char *buffer, size_t size)
+{
+    st_text_sanitize(text, (size_t)-1, buffer, max + 1 < size ? max + 1 : size, 0);
+    return buffer;
+}
+
 /* "<display> <who> (<file>:<line>)". */
 static void python_name(const py_site *site, char *out, size_t size)
 {
-    char who[64], full[160];
+    char who[64], full[160], a[32], b[32], display[32], file[32];
     if (site->variable[0] && site->outer_attr[0])
-        snprintf(who, sizeof who, "%.20s.%.20s", site->variable, site->outer_attr);
+        snprintf(who, sizeof who, "%s.%s", cut_text(site->variable, 20, a, sizeof a),
+                 cut_text(site->outer_attr, 20, b, sizeof b));
     else
-        snprintf(who, sizeof who, "%.24s", site->variable[0] ? site->variable : site->outer_attr);
+        snprintf(who, sizeof who, "%s", cut_text(site->variable[0] ? site->variable : site->outer_attr, 24, a, sizeof a));
+    cut_text(site->display, 16, display, sizeof display);
+    cut_text(site->file, 20, file, sizeof file);
     if (who[0])
-        snprintf(full, sizeof full, "%.16s %s (%.20s:%d)", site->display, who, site->file, site->line);
+        snprintf(full, sizeof full, "%s %s (%s:%d)", display, who, file, site->line);
     else
-        snprintf(full, sizeof full, "%.16s (%.20s:%d)", site->display, site->file, site->line);
-    copy_cut(out, size < NAME_ROOM ? size : NAME_ROOM, full);
+        snprintf(full, sizeof full, "%s (%s:%d)", display, file, site->line);
+    size_t room = size < NAME_ROOM ? size : NAME_ROOM;
+    st_text_sanitize(full, (size_t)-1, out, room, 0);
 }
 
 /* The function at code address pc: its symbol, or "module+0xoffset". */

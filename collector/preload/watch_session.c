@@ -8,7 +8,9 @@
  * it), else "default". A fork child inherits the open table; it registers
  * itself on its first counted operation (libsynctop's fork generation says
  * when), with the role "main" if it is the process `synctop run` started
- * ($SYNCTOP_RUN_PID) and "child" otherwise.
+ * ($SYNCTOP_RUN_PID) and "child" otherwise. A Python process then renames
+ * itself as its program knows it (watch_name_refresh, python_process.c):
+ * "app.py", or "producer-1" with the role "producer".
  *
  * Failing to open the table, or a full table, prints one line on stderr
  * (once per program: a fork child inherits "already said") and the program
@@ -21,6 +23,8 @@
  * by another process of the program" from "another object with that name".
  */
 #include "preload/preload.h"
+#include "preload/python_process.h"
+#include "preload/python_site.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -35,6 +39,11 @@ static int table_state;              /* 0 not tried, 1 open, -1 unavailable */
 static int table_lock;
 static int warned;                   /* inherited by fork children: one warning per program */
 static unsigned registered_generation;
+static bool watch_is_main;           /* the process synctop run started */
+bool watch_name_settled;
+unsigned watch_name_ops;
+static char shown_name[ST_PROCESS_NAME_MAX + 1];   /* what this process last published */
+static char shown_role[ST_PROCESS_ROLE_MAX + 1];
 bool watch_unregistered = true;
 unsigned watch_hold_shift = 64;
 
@@ -104,6 +113,7 @@ void watch_register_process(st_table *watched)
     const char *role = NULL;
     if (run_pid && *run_pid)
         role = atoi(run_pid) == (int)getpid() ? "main" : "child";
+    watch_is_main = role && strcmp(role, "main") == 0;
     tls.guard++;
     st_result r = st_process_register(watched, NULL, role);
     tls.guard--;
@@ -111,6 +121,8 @@ void watch_register_process(st_table *watched)
         watch_warn_once("the process table of session '%s' is full: some processes of this program "
                         "are not listed (start synctop run with SYNCTOP_PROCESSES=N)", watched->session);
     errno = saved_errno;
+    if (r == ST_OK)
+        watch_name_refresh();        /* a process may never count an operation (the main one) */
 }
 
 /* ---- identity keys ---- */
@@ -327,4 +339,53 @@ void watch_after_fork(void)
     /* Another thread of the parent may have held it at fork. */
     table_lock = 0;
     watch_unregistered = true;
+    watch_name_settled = false;
+    watch_name_ops = 0;
+    shown_name[0] = shown_role[0] = '\0';   /* the child's slot is a fresh one */
+}
+
+/* ---- the process's name and role, as its Python program knows them ---- */
+
+
+/* Publish name/role when they differ from what this process last wrote. */
+static void publish_name(const char *name, const char *role)
+{
+    bool new_name = name[0] && strcmp(name, shown_name) != 0;
+    bool new_role = role[0] && strcmp(role, shown_role) != 0;
+    if (!new_name && !new_role)
+        return;
+    tls.guard++;
+    st_result r = st_process_register(watched_table, new_name ? name : NULL, new_role ? role : NULL);
+    tls.guard--;
+    if (r != ST_OK)
+        return;
+    if (new_name)
+        snprintf(shown_name, sizeof shown_name, "%s", name);
+    if (new_role)
+        snprintf(shown_role, sizeof shown_role, "%s", role);
+}
+
+void watch_name_refresh(void)
+{
+    if (!watched_table || watch_unregistered)
+        return;
+    int saved_errno = errno;
+    if (!python_active()) {
+        /* Not Python: nothing to ask. Python without the GIL: ask later,
+         * but not forever (a program may never call us with it held). */
+        if (python_absent() || ++watch_name_ops > 4096)
+            watch_name_settled = true;
+        errno = saved_errno;
+        return;
+    }
+    if (registered_generation != st_fork_generation) {
+        errno = saved_errno;
+        return;
+    }
+    char name[ST_PROCESS_NAME_MAX + 1], role[ST_PROCESS_ROLE_MAX + 1];
+    bool final = python_process_identity(watch_is_main, name, sizeof name, role, sizeof role);
+    publish_name(name, role);
+    if (final)
+        watch_name_settled = true;
+    errno = saved_errno;
 }

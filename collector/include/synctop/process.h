@@ -30,6 +30,7 @@ typedef enum st_process_state {
     ST_PROCESS_UNHEALTHY,
     ST_PROCESS_CRASHED,
     ST_PROCESS_STOPPED,
+    ST_PROCESS_EXITED,      /* shown by the viewer: a registered process found dead */
     ST_PROCESS_STATE_COUNT
 } st_process_state;
 
