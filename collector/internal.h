@@ -40,6 +40,7 @@ typedef enum st_object_type {
     ST_TYPE_FOREIGN_EVENT = 19,
     ST_TYPE_FOREIGN_CONDITION = 20,
     ST_TYPE_FOREIGN_QUEUE = 21,
+    ST_TYPE_FOREIGN_SHM = 22,       /* a segment of shm_open (preload/foreign_shm.h) */
     ST_TYPE_COUNT
 } st_object_type;
 
