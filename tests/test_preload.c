@@ -913,6 +913,7 @@ static void test_python_shared_memory_shared_and_unlinked(void **state)
     json = read_json(session);
     region = json_object_named(json, prefix);
     assert_int_equal(json_int(region, "unlinked"), 1);
+    assert_int_equal(json_int(region, "size_bytes"), 4096);   /* recorded at the unlink */
     assert_int_equal(json_int(region, "leaked"), 0);
     assert_int_equal(json_int(region, "collected"), 0);
     assert_int_equal(json_int(region, "attached"), 1);    /* the main process counts until it exits */
@@ -957,6 +958,7 @@ static void test_python_shared_memory_leak_found_and_collected(void **state)
     assert_int_equal(json_int(region, "leaked"), 0);
     assert_int_equal(json_int(region, "collected"), 1);
     assert_int_equal(json_int(region, "unlinked"), 1);
+    assert_int_equal(json_int(region, "size_bytes"), 8192);
     json_object_put(json);
     assert_int_equal(leaks_in(session), 0);
     touch("end");

@@ -117,6 +117,7 @@ st_result st_foreign_shm_collect(st_table *table, uint32_t index, const char *se
     if (!__atomic_compare_exchange_n(&b->state, &live, (uint32_t)ST_FOREIGN_SHM_UNLINKED, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE))
         return st_fail(ST_ENOENT, "segment %s was unlinked since it was found leaked", segment);
+    ST_STORE(b->size, status.size);   /* the file's, kept once it is gone */
     if (shm_unlink(segment) < 0 && errno != ENOENT) {
         int err = errno;
         ST_STORE(b->state, (uint32_t)ST_FOREIGN_SHM_LIVE);

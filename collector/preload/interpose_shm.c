@@ -48,25 +48,52 @@ static st_foreign_shm_body *shm_body_at(st_table *table, uint32_t index)
     return (st_foreign_shm_body *)(void *)table->objects[index].body.raw;
 }
 
-/* The slot recording segment as live, or UINT32_MAX. */
-static uint32_t find_live(st_table *table, const char *segment)
+/* The slot recording segment as live, or UINT32_MAX; read the way the
+ * viewer reads, without the registry lock (whose holder must have a
+ * process slot: an unlinking process need not join the session). */
+static uint32_t find_live_unlocked(st_table *table, const char *segment)
 {
-    uint32_t found = UINT32_MAX;
-    if (st_registry_lock(table) != ST_OK)
-        return found;
-    uint32_t used = table->header->objects_used;
+    uint32_t used = ST_LOAD(table->header->objects_used);
     if (used > table->object_capacity)
         used = table->object_capacity;
-    for (uint32_t i = 0; i < used && found == UINT32_MAX; i++) {
+    for (uint32_t i = 0; i < used; i++) {
         const st_object_slot *slot = &table->objects[i];
         const st_foreign_shm_body *b = shm_body_at(table, i);
-        if (slot->header.status == ST_SLOT_LIVE && slot->header.type == ST_TYPE_FOREIGN_SHM &&
-            ST_LOAD(b->state) == ST_FOREIGN_SHM_LIVE &&
+        if (__atomic_load_n(&slot->header.status, __ATOMIC_ACQUIRE) == ST_SLOT_LIVE &&
+            slot->header.type == ST_TYPE_FOREIGN_SHM && ST_LOAD(b->state) == ST_FOREIGN_SHM_LIVE &&
             strncmp(b->segment, segment, ST_FOREIGN_SHM_NAME_MAX) == 0)
-            found = i;
+            return i;
     }
+    return UINT32_MAX;
+}
+
+/* The same under the registry lock (an opener, registered: two openers
+ * racing on an unrecorded segment find each other's record). */
+static uint32_t find_live(st_table *table, const char *segment)
+{
+    if (st_registry_lock(table) != ST_OK)
+        return UINT32_MAX;
+    uint32_t found = find_live_unlocked(table, segment);
     st_registry_unlock(table);
     return found;
+}
+
+/* The session's table for an unlink: the one this process has open, else
+ * only if the session exists (Python's resource tracker unlinks leftovers
+ * after the program ended and synctop run removed the session: it must
+ * not make a new one). */
+static st_table *table_for_unlink(void)
+{
+    if (watched_table)
+        return watched_table;
+    char session[ST_SESSION_NAME_MAX + 1], name[ST_SESSION_NAME_MAX + 64], path[ST_SESSION_NAME_MAX + 80];
+    if (st_session_resolve(NULL, session) != ST_OK || st_session_shm_name(session, name, sizeof name) != ST_OK)
+        return NULL;
+    snprintf(path, sizeof path, "/dev/shm%s", name);
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return NULL;
+    return watch_table();
 }
 
 /* Count one more shm_open of this process. */
@@ -161,14 +188,26 @@ static void watch_shm_opened(int fd, const char *segment, const void *caller, bo
         note_opener(shm_body_at(table, index), ticks);
 }
 
-static void watch_shm_unlinked(const char *segment)
+static void watch_shm_unlinked(const char *segment, uint64_t size)
 {
-    st_table *table = watch_table();
+    st_table *table = table_for_unlink();
     if (!table)
         return;
-    uint32_t index = find_live(table, segment);
-    if (index != UINT32_MAX)
-        ST_STORE(shm_body_at(table, index)->state, (uint32_t)ST_FOREIGN_SHM_UNLINKED);
+    uint32_t index = find_live_unlocked(table, segment);
+    if (index == UINT32_MAX)
+        return;
+    st_foreign_shm_body *b = shm_body_at(table, index);
+    ST_STORE(b->size, size);   /* the viewer reads the file's size while there is one */
+    ST_STORE(b->state, (uint32_t)ST_FOREIGN_SHM_UNLINKED);
+}
+
+/* The size of /dev/shm's file for segment (0 if none), for the record. */
+static uint64_t segment_size(const char *segment)
+{
+    char path[ST_FOREIGN_SHM_NAME_MAX + 16];
+    snprintf(path, sizeof path, "/dev/shm%s", segment);
+    struct stat st;
+    return lstat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 }
 
 INTERPOSED int shm_open(const char *name, int oflag, mode_t mode)
@@ -200,13 +239,18 @@ INTERPOSED int shm_open(const char *name, int oflag, mode_t mode)
 
 INTERPOSED int shm_unlink(const char *name)
 {
-    int rc = real.shm_unlink(name);
     char segment[ST_FOREIGN_SHM_NAME_MAX];
-    if (rc != 0 || tls.guard || !name || !segment_name(name, segment))
+    if (tls.guard || !name || !segment_name(name, segment))
+        return real.shm_unlink(name);
+    int entry_errno = errno;
+    uint64_t size = segment_size(segment);
+    errno = entry_errno;
+    int rc = real.shm_unlink(name);
+    if (rc != 0)
         return rc;
     int saved_errno = errno;
     tls.guard++;
-    watch_shm_unlinked(segment);
+    watch_shm_unlinked(segment, size);
     tls.guard--;
     errno = saved_errno;
     return rc;
