@@ -16,7 +16,8 @@
  * neither is anything while our own code runs (tls.guard). Both calls are
  * rare: the bookkeeping (a scan of the object slots under the registry
  * lock, /proc for the start time) happens after the real call, keeping its
- * result and errno.
+ * result and errno. shm_unlink only marks a record (read without the lock)
+ * and never makes or joins a session (table_for_unlink).
  */
 #include "preload/preload.h"
 #include "preload/foreign_shm.h"
@@ -151,7 +152,10 @@ static uint32_t record_segment(st_table *table, const char *segment, const void 
     if (st_object_open(table, ST_TYPE_FOREIGN_SHM, name, NULL, NULL, &index) != ST_OK)
         return UINT32_MAX;   /* the table is full, or the name is taken by another type */
     st_foreign_shm_body *b = shm_body_at(table, index);
-    /* A record of the same name is reused: an earlier segment of that name. */
+    /* A record of the same name is reused: an earlier segment of that name,
+     * never a live one of another (two long names cut to the same). */
+    if (ST_LOAD(b->state) == ST_FOREIGN_SHM_LIVE && strncmp(b->segment, segment, sizeof b->segment) != 0)
+        return UINT32_MAX;
     ST_STORE(b->state, 0u);
     for (int i = 0; i < ST_FOREIGN_SHM_ATTACHED; i++)
         ST_STORE(b->attached[i].pid, 0);
