@@ -35,6 +35,7 @@
 #include "object_types.h"
 #include "segment.h"
 #include "shm_internal.h"
+#include "preload/foreign_shm.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -45,6 +46,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <synctop/leaks.h>
+#include <synctop/text.h>
 
 /* ---- growing lists ---- */
 
@@ -220,6 +222,71 @@ static const char *plural(uint32_t n)
     return n == 1 ? "" : "es";
 }
 
+/* ---- segments of unmodified programs (preload/foreign_shm.h) ---- */
+
+/* Live processes mapping the foreign segment (any name: not our prefix,
+ * so not in the mapping list), read from every /proc/PID/maps. */
+static uint32_t foreign_mappers(const char *segment)
+{
+    char needle[ST_FOREIGN_SHM_NAME_MAX + 16];
+    snprintf(needle, sizeof needle, "/dev/shm%s", segment);
+    size_t needle_len = strlen(needle);
+    uint32_t users = 0;
+    DIR *proc = opendir("/proc");
+    if (!proc)
+        return 0;
+    struct dirent *entry;
+    char line[4096];
+    while ((entry = readdir(proc)) != NULL) {
+        char *end;
+        long pid = strtol(entry->d_name, &end, 10);
+        if (*end != '\0' || pid <= 0)
+            continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%ld/maps", pid);
+        FILE *maps = fopen(path, "re");
+        if (!maps)
+            continue;
+        bool maps_it = false;
+        while (!maps_it && fgets(line, sizeof line, maps)) {
+            char *found = strstr(line, needle);
+            maps_it = found && (found[needle_len] == '\n' || found[needle_len] == ' ' || found[needle_len] == '\0');
+        }
+        fclose(maps);
+        users += maps_it;
+    }
+    closedir(proc);
+    return users;
+}
+
+/* Rule 1 for a segment a watched program opened with shm_open: its
+ * recorded creator died, nobody unlinked it, and its file is still ours.
+ * false only when out of memory. */
+static bool foreign_region_leak(const st_table *table, uint32_t index, const char *session, leak_list *list)
+{
+    st_foreign_shm_status status;
+    if (!st_foreign_shm_status_of(table, index, &status) || !status.live || status.creator_pid <= 0 ||
+        status.creator_alive || !st_shm_entry_is_ours(status.segment, NULL))
+        return true;
+    st_leak *leak = new_leak(list);
+    if (!leak)
+        return false;
+    leak->kind = ST_LEAK_REGION;
+    snprintf(leak->session, sizeof leak->session, "%s", session);
+    st_text_sanitize(status.segment, sizeof status.segment, leak->segment, sizeof leak->segment, 0);
+    snprintf(leak->data_kind, sizeof leak->data_kind, "shm");
+    const char *object = table->objects[index].header.name;
+    st_text_sanitize(object, ST_OBJECT_NAME_MAX, leak->object, sizeof leak->object, 0);
+    leak->size_bytes = status.size;
+    leak->creator_pid = status.creator_pid;
+    uint32_t mapped = foreign_mappers(status.segment);
+    leak->users = status.live_attached > mapped ? status.live_attached : mapped;
+    leak->collectable = leak->users == 0;
+    snprintf(leak->reason, sizeof leak->reason, "creator pid %d (a watched program) died without unlinking it%s",
+             (int)status.creator_pid, leak->users ? "; live processes still use it" : "");
+    return true;
+}
+
 /* Rule 1: the regions of one session whose creator died. */
 static st_result scan_regions(const char *session, const mapping_list *mappings, leak_list *list)
 {
@@ -231,6 +298,8 @@ static st_result scan_regions(const char *session, const mapping_list *mappings,
         used = table->object_capacity;
     for (uint32_t i = 0; i < used; i++) {
         st_shm_status status;
+        if (!foreign_region_leak(table, i, session, list))
+            return st_fail(ST_ENOMEM, "out of memory listing leaks");
         if (!st_shm_status_of(table, i, &status) || !status.live || status.creator_pid <= 0 ||
             status.creator_alive)
             continue;
@@ -473,7 +542,15 @@ static st_result collect_region(const st_leak *leak)
         used = table->object_capacity;
     for (uint32_t i = 0; i < used; i++) {
         st_shm_status status;
+        st_foreign_shm_status foreign;
         char segment[ST_SEGMENT_NAME_MAX];
+        if (st_foreign_shm_status_of(table, i, &foreign) && foreign.live &&
+            strcmp(foreign.segment, leak->segment) == 0) {
+            r = foreign_mappers(foreign.segment) > 0
+                    ? st_fail(ST_EBUSY, "segment %s is mapped again", leak->segment)
+                    : st_foreign_shm_collect(table, i, foreign.segment);
+            break;
+        }
         if (!st_shm_status_of(table, i, &status) || !status.live ||
             st_shm_segment_name(table, i, status.stamp, segment) != ST_OK || strcmp(segment, leak->segment) != 0)
             continue;

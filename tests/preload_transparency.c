@@ -15,7 +15,8 @@
  * and deadlines, deadlines passed, waits interrupted by a signal, a
  * semaphore at SEM_VALUE_MAX; mutexes normal, errorcheck, recursive,
  * robust and priority-inheriting, process-shared (the objects the preload
- * watches) and private; unnamed and named semaphores; condition variables.
+ * watches) and private; unnamed and named semaphores; condition variables;
+ * shm_open and shm_unlink on a watched name and on one of synctop's own.
  *
  * Every call is bounded: where a real call could block for good, its
  * deadline is near, or another thread releases what it waits for. A call
@@ -910,6 +911,51 @@ static void fd_cases(void)
     RET("close-huge-fd", close(1 << 20));
 }
 
+/* ---- shared memory (shm_open, shm_unlink) -------------------------------- */
+
+static int shm_fd = -1;
+
+/* 0 when the call gave a descriptor (its number differs between runs: the
+ * preload's table has one), else -1 with errno as the call left it. */
+static int shm_result(int fd)
+{
+    if (fd < 0)
+        return -1;
+    if (shm_fd >= 0)
+        close(shm_fd);
+    shm_fd = fd;
+    return 0;
+}
+
+static void shm_cases(const char *prefix)
+{
+    snprintf(id_prefix, sizeof id_prefix, "shm.%s.", prefix);
+    char name[96];
+    snprintf(name, sizeof name, "/%s-transparency-shm-%ld", prefix, (long)getpid());
+    shm_unlink(name);
+    RET("unlink.missing", shm_unlink(name));
+    RET("open.missing", shm_result(shm_open(name, O_RDWR, 0)));
+    RET("open.create", shm_result(shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600)));
+    RET("ftruncate", ftruncate(shm_fd, 4096));
+    RET("open.exclusive-again", shm_result(shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600)));
+    RET("open.existing", shm_result(shm_open(name, O_RDWR, 0)));
+    RET("open.create-or-existing", shm_result(shm_open(name, O_CREAT | O_RDWR, 0600)));
+    RET("open.create-or-existing.trunc", shm_result(shm_open(name, O_CREAT | O_RDWR | O_TRUNC, 0600)));
+    RET("open.existing.read-only", shm_result(shm_open(name, O_RDONLY, 0)));
+    RET("open.bad-name", shm_result(shm_open("/a/b", O_CREAT | O_RDWR, 0600)));
+    RET("open.empty-name", shm_result(shm_open("", O_RDWR, 0)));
+    RET("open.write-only", shm_result(shm_open(name, O_WRONLY, 0)));
+    RET("unlink", shm_unlink(name));
+    RET("unlink.again", shm_unlink(name));
+    RET("unlink.bad-name", shm_unlink("/a/b"));
+    RET("open.create-or-missing", shm_result(shm_open(name, O_CREAT | O_RDWR, 0600)));
+    RET("open.create-or-missing.again", shm_result(shm_open(name, O_CREAT | O_RDWR, 0600)));
+    RET("unlink.created", shm_unlink(name));
+    if (shm_fd >= 0)
+        close(shm_fd);
+    shm_fd = -1;
+}
+
 int main(void)
 {
     main_thread = pthread_self();
@@ -925,6 +971,8 @@ int main(void)
     sem_unnamed_cases(false);
     sem_named_cases();
     fd_cases();
+    shm_cases("st");
+    shm_cases("synctop");
     alarm(0);
     return 0;
 }

@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -976,6 +977,137 @@ static void test_python_try_failures_only_non_blocking(void **state)
     assert_int_equal(test_wait(run, RUN_TIMEOUT_MS), 0);
 }
 
+/* ---- multiprocessing.shared_memory: segments and leaks ------------------- */
+
+/* The segment a test made (unlinked by teardown_shm, whatever happened). */
+static char stray_segment[96];
+
+static int teardown_shm(void **state)
+{
+    if (stray_segment[0])
+        shm_unlink(stray_segment);
+    stray_segment[0] = '\0';
+    return teardown(state);
+}
+
+/* A segment name of this test run; its object's name starts with
+ * "/NAME VARIABLE (SCRIPT:". */
+static const char *segment_new(const char *what)
+{
+    static char name[64];
+    snprintf(name, sizeof name, "st-test-%s-%ld", what, (long)getpid());
+    snprintf(stray_segment, sizeof stray_segment, "/%s", name);
+    shm_unlink(stray_segment);
+    return name;
+}
+
+static bool segment_exists(void)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/dev/shm%s", stray_segment);
+    return access(path, F_OK) == 0;
+}
+
+static int64_t work_file_number(const char *name)
+{
+    FILE *in = fopen(work_file(name), "r");
+    long long value = -1;
+    assert_non_null(in);
+    assert_int_equal(fscanf(in, "%lld", &value), 1);
+    fclose(in);
+    return value;
+}
+
+static size_t leaks_in(const char *session)
+{
+    st_leak leaks[8];
+    size_t count = 0;
+    assert_int_equal(st_leaks_scan(session, leaks, 8, &count), ST_OK);
+    return count;
+}
+
+static void test_python_shared_memory_shared_and_unlinked(void **state)
+{
+    (void)state;
+    const char *session = test_session_new();
+    workdir_new();
+    const char *name = segment_new("share");
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "/%s buf (shm_share.py:", name);
+    pid_t run = run_script(session, "shm_share.py", name, NULL);
+    wait_for_file("attached");
+    json_object *json = read_json(session);
+    json_object *region = json_object_named(json, prefix);
+    int64_t main_pid = 0;
+    assert_int_equal(json_role(json, "main", &main_pid), 1);
+    assert_string_equal(json_text(region, "type"), "shm");
+    assert_string_equal(json_text(region, "origin"), "shm_open");
+    assert_int_equal(json_int(region, "size_bytes"), 4096);
+    assert_int_equal(json_int(region, "creator"), main_pid);
+    assert_int_equal(json_int(region, "attached"), 2);    /* the creator and the child */
+    assert_int_equal(json_int(region, "attaches"), 2);
+    assert_int_equal(json_int(region, "leaked"), 0);
+    assert_int_equal(json_int(region, "unlinked"), 0);
+    json_object_put(json);
+
+    touch("detach");
+    wait_for_file("done");
+    assert_int_equal(work_file_number("matched"), 4096);   /* every byte the child wrote */
+    json = read_json(session);
+    region = json_object_named(json, prefix);
+    assert_int_equal(json_int(region, "unlinked"), 1);
+    assert_int_equal(json_int(region, "size_bytes"), 4096);   /* recorded at the unlink */
+    assert_int_equal(json_int(region, "leaked"), 0);
+    assert_int_equal(json_int(region, "collected"), 0);
+    assert_int_equal(json_int(region, "attached"), 1);    /* the main process counts until it exits */
+    json_object_put(json);
+    assert_false(segment_exists());
+    assert_int_equal(leaks_in(session), 0);
+    touch("end");
+    assert_int_equal(test_wait(run, RUN_TIMEOUT_MS), 0);
+}
+
+static void test_python_shared_memory_leak_found_and_collected(void **state)
+{
+    (void)state;
+    const char *session = test_session_new();
+    workdir_new();
+    const char *name = segment_new("leak");
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "/%s leaked (shm_leak.py:", name);
+    pid_t run = run_script(session, "shm_leak.py", name, NULL);
+    wait_for_file("done");
+    int64_t creator = work_file_number("created");
+    json_object *json = read_json(session);
+    json_object *region = json_object_named(json, prefix);
+    assert_string_equal(json_text(region, "type"), "shm");
+    assert_int_equal(json_int(region, "leaked"), 1);
+    assert_int_equal(json_int(region, "creator"), creator);
+    assert_int_equal(json_int(region, "size_bytes"), 8192);
+    assert_int_equal(json_int(region, "attached"), 0);
+    assert_int_equal(json_int(region, "unlinked"), 0);
+    json_object_put(json);
+    assert_true(segment_exists());
+    assert_int_equal(leaks_in(session), 1);
+
+    char *gc[] = { (char *)SYNCTOP_BINARY, (char *)"--gc", (char *)"-s", (char *)session, NULL };
+    char *out = NULL;
+    assert_int_equal(test_run(gc, &out, NULL, RUN_TIMEOUT_MS), 0);
+    assert_non_null(strstr(out, stray_segment));
+    free(out);
+    assert_false(segment_exists());
+    json = read_json(session);
+    region = json_object_named(json, prefix);
+    assert_int_equal(json_int(region, "leaked"), 0);
+    assert_int_equal(json_int(region, "collected"), 1);
+    assert_int_equal(json_int(region, "unlinked"), 1);
+    assert_int_equal(json_int(region, "size_bytes"), 8192);
+    json_object_put(json);
+    assert_int_equal(leaks_in(session), 0);
+    touch("end");
+    assert_int_equal(test_wait(run, RUN_TIMEOUT_MS), 0);
+}
+
 #endif /* PRELOAD_TEST_PYTHON */
 
 #ifndef PRELOAD_TEST_PYTHON
@@ -1039,6 +1171,8 @@ int main(void)
         cmocka_unit_test_teardown(test_python_processes_named_fork, teardown),
         cmocka_unit_test_teardown(test_python_processes_named_spawn, teardown),
         cmocka_unit_test_teardown(test_python_processes_named_forkserver, teardown),
+        cmocka_unit_test_teardown(test_python_shared_memory_shared_and_unlinked, teardown_shm),
+        cmocka_unit_test_teardown(test_python_shared_memory_leak_found_and_collected, teardown_shm),
     };
 #else
     const struct CMUnitTest tests[] = {

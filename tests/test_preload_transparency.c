@@ -13,7 +13,9 @@
  * that the program was watched at all and that the bookkeeping of the
  * owner-died cases is right: every EOWNERDEAD a process-shared mutex gave
  * is counted in its object's owner_died, and nothing is left held or
- * waited for.
+ * waited for; and that the program's shared-memory segment was recorded
+ * (every successful shm_open counted, its unlink seen) and synctop's own
+ * segments were not.
  *
  * Skipped in a sanitizer build, like tests/test_preload.c: the preload of
  * such a build cannot be loaded into an uninstrumented program.
@@ -157,6 +159,33 @@ static lock_totals lock_figures(const char *session)
     return totals;
 }
 
+/* The shm objects of the watched run: one record for the program's own
+ * segment (recreated once under the same name), none for synctop's. */
+static void check_shm_figures(const char *session)
+{
+    st_table *table = NULL;
+    st_model *model = NULL;
+    assert_int_equal(st_table_attach_readonly(session, &table), ST_OK);
+    assert_int_equal(st_model_new(&model), ST_OK);
+    assert_int_equal(st_model_refresh(model, table), ST_OK);
+    int regions = 0;
+    for (size_t i = 0; i < st_model_object_count(model); i++) {
+        const st_object_view *object = st_model_object(model, i);
+        if (strcmp(object->type_name, "shm") != 0)
+            continue;
+        regions++;
+        assert_non_null(strstr(object->name, "/st-transparency-shm-"));
+        assert_int_equal(field_value(object, "attaches"), 8);   /* the shm_open calls that succeeded */
+        assert_int_equal(field_value(object, "unlinked"), 1);
+        assert_int_equal(field_value(object, "leaked"), 0);
+        assert_int_equal(field_value(object, "attached"), 0);   /* the program has exited */
+        assert_true(field_value(object, "creator") > 0);
+    }
+    assert_int_equal(regions, 1);
+    st_model_free(model);
+    st_table_close(table);
+}
+
 /* ---- the test --------------------------------------------------------------------- */
 
 static void test_same_results_with_and_without_synctop_run(void **state)
@@ -176,6 +205,7 @@ static void test_same_results_with_and_without_synctop_run(void **state)
     assert_int_equal(totals.owner_died, deaths);
     assert_int_equal(totals.held, 0);
     assert_int_equal(totals.waiters, 0);
+    check_shm_figures(session);
     free(plain);
     free(watched);
 }

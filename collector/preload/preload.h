@@ -43,6 +43,7 @@
 #include <semaphore.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "internal.h"
@@ -79,6 +80,8 @@ typedef struct real_functions {
     int (*cond_clockwait)(pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *);
     int (*cond_signal)(pthread_cond_t *);
     int (*cond_broadcast)(pthread_cond_t *);
+    int (*shm_open)(const char *, int, mode_t);
+    int (*shm_unlink)(const char *);
 } real_functions;
 
 /* libc's functions; until resolved, stubs that resolve and forward. */

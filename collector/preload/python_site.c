@@ -548,4 +548,82 @@ bool python_pipe_site_read(py_site *out)
     api.gil_release(gil);
     tls.guard--;
     return known;
+
+bool python_caller_site(char *variable, size_t variable_size, char *file, size_t file_size, int *line)
+{
+    if (api.state != 1)
+        return false;
+    frame_info frames[MAX_FRAMES];
+    py_object *type, *value, *traceback;
+    tls.guard++;
+    api.err_fetch(&type, &value, &traceback);
+    int count = read_frames(frames, MAX_FRAMES);
+    bool found = count > 0 && !frames[count - 1].internal;
+    if (found) {
+        const frame_info *site = &frames[count - 1];
+        if (!frame_attribute(site, variable, variable_size) || strcmp(variable, "self") == 0)
+            variable[0] = '\0';
+        const char *base = basename_of(site->path);
+        size_t len = strnlen(base, file_size - 1);
+        memcpy(file, base, len);
+        file[len] = '\0';
+        *line = site->line;
+    }
+    api.err_restore(type, value, traceback);
+    tls.guard--;
+    return found;
+}
+
+/* ---- asking Python from a call made without the GIL ---- */
+
+static struct {
+    int state;                      /* 0 not looked up, 1 found, -1 missing */
+    int (*ensure)(void);            /* PyGILState_Ensure (returns an enum) */
+    void (*release)(int);
+    void *(*this_thread)(void);     /* PyGILState_GetThisThreadState */
+    int (*finalizing)(void);        /* Py_IsFinalizing (3.13) or _Py_IsFinalizing */
+} gil;
+
+static bool lookup_gil(void)
+{
+    void *ensure = dlsym(RTLD_DEFAULT, "PyGILState_Ensure");
+    void *release = dlsym(RTLD_DEFAULT, "PyGILState_Release");
+    void *this_thread = dlsym(RTLD_DEFAULT, "PyGILState_GetThisThreadState");
+    void *finalizing = dlsym(RTLD_DEFAULT, "Py_IsFinalizing");
+    if (!finalizing)
+        finalizing = dlsym(RTLD_DEFAULT, "_Py_IsFinalizing");
+    if (!ensure || !release || !this_thread || !finalizing)
+        return false;
+    memcpy(&gil.ensure, &ensure, sizeof ensure);
+    memcpy(&gil.release, &release, sizeof release);
+    memcpy(&gil.this_thread, &this_thread, sizeof this_thread);
+    memcpy(&gil.finalizing, &finalizing, sizeof finalizing);
+    return true;
+}
+
+/* Whether the code at pc is in CPython's _posixshmem module. */
+static bool in_posixshmem(const void *pc)
+{
+    Dl_info info;
+    return pc && dladdr(pc, &info) && info.dli_fname && strstr(info.dli_fname, "/_posixshmem") != NULL;
+}
+
+bool python_shm_caller_site(const void *caller, char *variable, size_t variable_size, char *file, size_t file_size,
+                            int *line)
+{
+    if (python_active())
+        return python_caller_site(variable, variable_size, file, file_size, line);
+    if (api.state != 1 || !api.is_initialized() || !in_posixshmem(caller))
+        return false;
+    if (gil.state == 0) {
+        tls.guard++;
+        gil.state = lookup_gil() ? 1 : -1;
+        tls.guard--;
+    }
+    if (gil.state != 1 || !gil.this_thread() || gil.finalizing())
+        return false;
+    int held = gil.ensure();
+    bool found = python_caller_site(variable, variable_size, file, file_size, line);
+    gil.release(held);
+    return found;
 }

@@ -68,5 +68,17 @@ bool python_release_in_progress(void);
 
 /* Whether the process was found not to be Python (after python_active()). */
 bool python_absent(void);
+/* For shm_open: the user's frame calling into multiprocessing (or the
+ * innermost frame, when the call is the user's own): the name assigned at
+ * that line ("" if none), the file's basename and the line. false when
+ * Python cannot be asked. Call only when python_active(). */
+bool python_caller_site(char *variable, size_t variable_size, char *file, size_t file_size, int *line);
+
+/* The same for a shm_open made by the code at caller. CPython's
+ * _posixshmem calls shm_open with the GIL released; for that module only
+ * (it holds no other lock there, so waiting for the GIL cannot deadlock)
+ * the GIL is taken back for the time of the reading. */
+bool python_shm_caller_site(const void *caller, char *variable, size_t variable_size, char *file, size_t file_size,
+                            int *line);
 
 #endif

@@ -121,6 +121,8 @@ STUB_CODE(cond_clockwait, (pthread_cond_t *c, pthread_mutex_t *m, clockid_t k, c
           (c, m, k, t))
 STUB_CODE(cond_signal, (pthread_cond_t *c), (c))
 STUB_CODE(cond_broadcast, (pthread_cond_t *c), (c))
+STUB_ERRNO(shm_open, (const char *n, int o, mode_t m), (n, o, m))
+STUB_ERRNO(shm_unlink, (const char *n), (n))
 
 real_functions real = {
     .sem_open = stub_sem_open,
@@ -148,6 +150,8 @@ real_functions real = {
     .cond_clockwait = stub_cond_clockwait,
     .cond_signal = stub_cond_signal,
     .cond_broadcast = stub_cond_broadcast,
+    .shm_open = stub_shm_open,
+    .shm_unlink = stub_shm_unlink,
 };
 
 #define RESOLVE(field, name) \
@@ -200,6 +204,8 @@ void real_resolve(void)
     RESOLVE_COND(cond_signal, "pthread_cond_signal");
     RESOLVE_COND(cond_broadcast, "pthread_cond_broadcast");
     RESOLVE(mutex_unlock, "pthread_mutex_unlock");
+    RESOLVE(shm_open, "shm_open");
+    RESOLVE(shm_unlink, "shm_unlink");
 #ifdef __GLIBC__
     if (real.mutex_unlock == stub_mutex_unlock)
         real.mutex_unlock = __pthread_mutex_unlock;
