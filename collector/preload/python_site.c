@@ -521,7 +521,7 @@ static bool classify_pipe(const frame_info *frames, int count, py_site *out)
     }
     if (strcmp(out->variable, "self") == 0)
         out->variable[0] = '\0';
-    snprintf(out->file, sizeof out->file, "%.*s", (int)sizeof out->file - 1, basename_of(site->path));
+    st_text_sanitize(basename_of(site->path), (size_t)-1, out->file, sizeof out->file, 0);
     out->line = site->line;
     return true;
 }
@@ -538,16 +538,17 @@ bool python_pipe_site_read(py_site *out)
     if (api.state != 1 || !api.is_initialized() || !api.this_thread_state())
         return false;
     tls.guard++;
-    int gil = api.gil_ensure();
+    int held = api.gil_ensure();
     frame_info frames[MAX_FRAMES];
     py_object *type, *value, *traceback;
     api.err_fetch(&type, &value, &traceback);
     int count = read_frames(frames, MAX_FRAMES);
     bool known = classify_pipe(frames, count, out);
     api.err_restore(type, value, traceback);
-    api.gil_release(gil);
+    api.gil_release(held);
     tls.guard--;
     return known;
+}
 
 bool python_caller_site(char *variable, size_t variable_size, char *file, size_t file_size, int *line)
 {
