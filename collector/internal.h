@@ -78,6 +78,16 @@ void st_clear_detail(void);
 
 /* The caller's pid, kept current across fork (no syscall). */
 extern pid_t st_self_pid;
+/* A non-negative double as a uint64_t, saturating: figures read from a
+ * table may be garbage, and converting a double beyond UINT64_MAX (or NaN)
+ * is undefined behaviour. */
+static inline uint64_t st_u64_from_double(double value)
+{
+    if (!(value > 0.0))
+        return 0;
+    return value < 18446744073709549568.0 ? (uint64_t)value : UINT64_MAX;
+}
+
 /* A number that tells the calling thread from the process's other threads:
  * the thread pointer (one register read), or pthread_self() where the
  * compiler cannot read it. Together with the pid it names a lock holder. */

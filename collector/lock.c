@@ -340,7 +340,7 @@ void st_lock_describe_body(const st_lock_body *b, const st_clock_calibration *cl
     /* The sampled holds stand for all completed ones (see the top comment). */
     uint64_t completed = b->acquisitions - (b->holder_pid > 0 ? 1 : 0);
     double per_hold = b->hold_samples ? (double)b->hold_ns_sampled / (double)b->hold_samples : 0.0;
-    uint64_t hold_total = b->hold_samples >= completed ? b->hold_ns_sampled : (uint64_t)(per_hold * (double)completed);
+    uint64_t hold_total = b->hold_samples >= completed ? b->hold_ns_sampled : st_u64_from_double(per_hold * (double)completed);
     st_field_pid(view, "holder", b->holder_pid);
     st_field_u64(view, "held_ns", held_for, ST_FIELD_DURATION);
     st_field_waiters(view, "waiters", b->waiters, ST_OP_ACQUIRE);

@@ -73,7 +73,7 @@ static void lock_fields(const st_foreign_body *b, const st_clock_calibration *cl
     }
     uint64_t completed = p->acquisitions - (p->holder_pid > 0 && p->acquisitions > 0 ? 1 : 0);
     double per_hold = b->hold_samples ? (double)b->hold_ns_sampled / (double)b->hold_samples : 0.0;
-    uint64_t hold_total = b->hold_samples >= completed ? b->hold_ns_sampled : (uint64_t)(per_hold * (double)completed);
+    uint64_t hold_total = b->hold_samples >= completed ? b->hold_ns_sampled : st_u64_from_double(per_hold * (double)completed);
     st_field_pid(view, "holder", p->holder_pid);
     st_field_u64(view, "held_ns", held_for, ST_FIELD_DURATION);
     wait_fields(b, view);
