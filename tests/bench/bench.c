@@ -11,7 +11,8 @@
  * pthread mutex in a MAP_SHARED mapping. Baseline and instrumented runs
  * are interleaved (in slices within each repetition where a repetition is
  * one loop, alternating which goes first where it is a pair of forked
- * processes) so drift in the machine's speed hits both, and the ratio is median(synctop) / median(raw).
+ * processes) so drift in the machine's speed hits both, and the ratio is
+ * median(synctop) / median(raw).
  * Nothing is pinned to a CPU.
  *
  * Contended figures are ruled by how often the lock changes hands (each
