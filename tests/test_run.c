@@ -228,11 +228,36 @@ static int group_setup(void **state)
     return 0;
 }
 
+/* Stop the tmux server and remove its socket file. */
+static void stop_tmux_server(void)
+{
+    tmux("kill-server");
+    char socket_file[160];
+    snprintf(socket_file, sizeof socket_file, "/tmp/tmux-%ld/%s", (long)getuid(), tmux_socket);
+    unlink(socket_file);
+}
+
+/* A socket name never used before in this run: kill-server returns before
+ * the old server has gone, and a new-session on its socket can meet it
+ * dying ("server exited unexpectedly"), so a new server gets a new name. */
+static void next_tmux_socket(void)
+{
+    static int serial;
+    snprintf(tmux_socket, sizeof tmux_socket, "synctop-test-run-%ld-%d", (long)getpid(), serial++);
+}
+
+/* Between two dashboards in one test: the old server goes, the next one
+ * starts on a fresh socket. */
+static void restart_tmux_server(void)
+{
+    stop_tmux_server();
+    next_tmux_socket();
+}
+
 static int setup(void **state)
 {
     (void)state;
-    static int serial;
-    snprintf(tmux_socket, sizeof tmux_socket, "synctop-test-run-%ld-%d", (long)getpid(), serial++);
+    next_tmux_socket();
     make_work_dir();
     foreign_shm[0] = '\0';
     return 0;
@@ -240,12 +265,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    if (tmux_path != NULL) {
-        tmux("kill-server");
-        char socket_file[160];
-        snprintf(socket_file, sizeof socket_file, "/tmp/tmux-%ld/%s", (long)getuid(), tmux_socket);
-        unlink(socket_file);
-    }
+    if (tmux_path != NULL)
+        stop_tmux_server();
     test_teardown(state);
     if (foreign_shm[0] != '\0')
         unlink(foreign_shm);
@@ -407,7 +428,7 @@ static void test_the_default_log_goes_to_a_private_runtime_dir_only(void **state
     char *screen = quit_dashboard();
     free(screen);
     assert_private(log, S_IFREG, 0600);
-    tmux("kill-server");
+    restart_tmux_server();
 
     /* A runtime directory others may write to is not trusted. */
     assert_int_equal(unlink(log), 0);
