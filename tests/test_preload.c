@@ -981,6 +981,35 @@ static void test_python_pool_one_object(void **state)
     assert_int_equal(test_wait(run, RUN_TIMEOUT_MS), 0);
 }
 
+/* A Pool(2, maxtasksperchild=3): workers that leave after their third
+ * task are counted as replaced (10 tasks: 3 leave, 2 live at the end); a
+ * terminated pool shows no workers. */
+static void test_python_pool_workers_replaced(void **state)
+{
+    (void)state;
+    const char *session = test_session_new();
+    workdir_new();
+    pid_t run = run_script(session, "pool_recycle.py", NULL, NULL);
+    const char *name = "Pool recycled (pool_recycle.py:";
+    wait_for_file("done");
+    json_object *json = json_wait_pool(session, name, 2, 0, 0, 10, -1);
+    json_object *pool = json_object_named(json, name);
+    assert_int_equal(json_int(pool, "workers_replaced"), 3);
+    assert_int_equal(json_int(pool, "tasks_done"), 10);
+    assert_int_equal(json_int(pool, "tasks_failed"), 0);
+    json_object_put(json);
+
+    touch("close");
+    wait_for_file("closed");
+    json = json_wait_pool(session, name, 0, 0, 0, 10, -1);
+    pool = json_object_named(json, name);
+    assert_int_equal(json_int(pool, "workers_replaced"), 3);
+    assert_int_equal(json_int(pool, "tasks_done"), 10);
+    json_object_put(json);
+    touch("end");
+    assert_int_equal(test_wait(run, RUN_TIMEOUT_MS), 0);
+}
+
 static void test_python_bounded_semaphore_over_release(void **state)
 {
     (void)state;
@@ -1266,6 +1295,7 @@ int main(void)
         cmocka_unit_test_teardown(test_python_try_failures_only_non_blocking, teardown),
         cmocka_unit_test_teardown(test_python_pipe_messages_each_way, teardown),
         cmocka_unit_test_teardown(test_python_pool_one_object, teardown),
+        cmocka_unit_test_teardown(test_python_pool_workers_replaced, teardown),
         cmocka_unit_test_teardown(test_python_processes_named_fork, teardown),
         cmocka_unit_test_teardown(test_python_processes_named_spawn, teardown),
         cmocka_unit_test_teardown(test_python_processes_named_forkserver, teardown),

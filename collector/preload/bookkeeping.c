@@ -161,6 +161,8 @@ void note_acquired(tracked_object *t, const void *object, bool contended, uint64
 
 void note_try_failed(tracked_object *t, const void *object)
 {
+    if (__builtin_expect(t->roles & ROLE_POOL_TASK_LOCK, 0))
+        pool_task_lock_taken(t);
     tls.tried = object;
     tls.pending_start = 0;
     if (t->part == 0)

@@ -142,7 +142,8 @@ typedef struct st_foreign_body {
             int32_t creator_pid;        /* the process that made it (runs its handler threads) */
             int32_t terminated;         /* 1 once it is being terminated (its creator drains the tasks) */
             uint64_t workers_started;   /* worker processes seen taking part */
-            uint64_t workers_stopped;   /* of those, the ones that read their stop sentinel */
+            uint64_t workers_stopped;   /* of those, the ones that read their stop sentinel or left */
+            uint64_t workers_replaced;  /* of those, the ones that left after maxtasksperchild tasks */
             uint64_t tasks_discarded;   /* task messages drained by the creator at terminate() */
             uint64_t tasks_failed;      /* result messages read that carry an exception */
             uint64_t task_ns_total;     /* worker time from reading a task to writing its result */

@@ -269,16 +269,22 @@ void st_foreign_pipe_describe(const void *body, const st_clock_calibration *cloc
  * call: a reader may count before the writer has, so a figure is never
  * shown below the one it must be above (submitted >= taken, written >=
  * read). workers: worker processes that took part and have not read their
- * stop sentinel; like the native pool's, the live figures are 0 once it is
- * terminated. What the native pool has and a Python Pool cannot say
- * (owner as holder, task_slots, byte limits, workers_replaced) is left out. */
+ * stop sentinel nor left after maxtasksperchild tasks (workers_replaced);
+ * like the native pool's, the live figures are 0 once it is terminated.
+ * What the native pool has and a Python Pool cannot say (owner as holder,
+ * task_slots, byte limits) is left out. */
 void st_foreign_pool_describe(const void *body, const st_clock_calibration *clock, st_object_view *view)
 {
     (void)clock;
     const st_foreign_body *b = body;
     const st_foreign_part *tasks = &b->parts[0], *results = &b->parts[1];
     bool open = b->pool.terminated == 0;
+    /* Taken off the queue: read by workers or drained; at least the tasks
+     * answered (spawned workers' reads are not seen: there, "queued"
+     * counts the tasks not answered yet). */
     uint64_t taken = tasks->acquisitions + b->pool.tasks_discarded;
+    if (taken < results->acquisitions)
+        taken = results->acquisitions;
     uint64_t submitted = tasks->releases > taken ? tasks->releases : taken;
     uint64_t written = results->releases > results->acquisitions ? results->releases : results->acquisitions;
     uint64_t workers = open ? difference(b->pool.workers_started, b->pool.workers_stopped) : 0;
@@ -294,6 +300,7 @@ void st_foreign_pool_describe(const void *body, const st_clock_calibration *cloc
     st_field_u64(view, "tasks_submitted", submitted, ST_FIELD_COUNTER);
     st_field_u64(view, "tasks_done", results->acquisitions, ST_FIELD_COUNTER);
     st_field_u64(view, "tasks_failed", b->pool.tasks_failed, ST_FIELD_COUNTER);
+    st_field_u64(view, "workers_replaced", b->pool.workers_replaced, ST_FIELD_COUNTER);
     st_field_u64(view, "task_ns_total", b->pool.task_ns_total, ST_FIELD_COUNTER | ST_FIELD_DURATION);
     st_field_u64(view, "task_ns_max", b->pool.task_ns_max, ST_FIELD_DURATION);
 }

@@ -31,13 +31,18 @@
  * only to drain the tasks in terminate() (_help_stuff_finish): from then
  * on the pool shows no live figures, as a closed native pool.
  *
+ * A worker of a Pool(maxtasksperchild=N) leaves after writing its N-th
+ * result (N is read once from its Process's _args, with the GIL held): it
+ * is counted as stopped then, and as replaced.
+ *
  * What is not followed: spawn and forkserver workers receive the pipes by
  * fd passing (new fds, not watched; the creator's counts still are); a
- * worker killed (terminate, a crash) or leaving after maxtasksperchild
- * tasks stays counted until terminate(); a task (one message) is a chunk
- * of map/imap (chunksize items), not an item.
+ * worker killed (a crash, a signal) stays counted until terminate(); a
+ * task (one message) is a chunk of map/imap (chunksize items), not an
+ * item.
  */
 #include "preload/python_pool.h"
+#include "preload/python_process.h"
 #include "synctop/text.h"
 
 #include <stdio.h>
@@ -60,7 +65,10 @@ static struct {
 static struct {
     pid_t pid;                      /* st_self_pid when counted (else inherited: not ours) */
     uint32_t slot;
-    bool stopped;                   /* read its stop sentinel */
+    bool stopped;                   /* read its stop sentinel, or did its maxtasks */
+    bool asked;                     /* maxtasks was read (it needs the GIL) */
+    uint64_t maxtasks;              /* Pool(maxtasksperchild): it leaves after as many results, 0: never */
+    uint64_t completed;             /* results it wrote */
     uint64_t task_start;            /* ticks at reading the task it runs, 0: none */
 } worker;
 
@@ -157,15 +165,27 @@ bool pool_lock_made(st_table *table, const py_site *site, uint64_t key, tracked_
 
 /* ---- counting ---- */
 
+/* The worker's maxtasks, once (when Python can be asked: the first take of
+ * _inqueue._rlock is a sem_trywait made with the GIL held). */
+static void worker_ask(void)
+{
+    if (worker.asked || !python_active())
+        return;
+    worker.asked = true;
+    long maxtasks = python_pool_worker_maxtasks();
+    worker.maxtasks = maxtasks > 0 ? (uint64_t)maxtasks : 0;
+}
+
 static void worker_seen(st_foreign_body *b, uint32_t slot)
 {
-    if (worker.pid == st_self_pid)
-        return;
-    worker.pid = st_self_pid;
-    worker.slot = slot;
-    worker.stopped = false;
-    worker.task_start = 0;
-    ST_ATOMIC_ADD(b->pool.workers_started, 1u);
+    if (worker.pid != st_self_pid) {
+        worker.pid = st_self_pid;
+        worker.slot = slot;
+        worker.stopped = worker.asked = false;
+        worker.maxtasks = worker.completed = worker.task_start = 0;
+        ST_ATOMIC_ADD(b->pool.workers_started, 1u);
+    }
+    worker_ask();
 }
 
 void pool_task_reader(st_table *table, uint32_t slot)
@@ -273,6 +293,14 @@ void pool_message(st_table *table, uint32_t slot, pool_end end, const uint8_t *h
             }
         }
         ST_ATOMIC_ADD(b->parts[1].releases, 1u);
+        if (worker.pid == st_self_pid && worker.slot == slot && !worker.stopped && worker.maxtasks != 0 &&
+            ++worker.completed >= worker.maxtasks) {
+            /* Its last task (worker()'s loop ends): it leaves, and the
+             * pool starts another in its place. */
+            worker.stopped = true;
+            ST_ATOMIC_ADD(b->pool.workers_replaced, 1u);
+            ST_ATOMIC_ADD(b->pool.workers_stopped, 1u);
+        }
         break;
     case POOL_END_RESULT_READER:
         if (sentinel)
