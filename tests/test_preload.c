@@ -933,6 +933,9 @@ static void test_python_pool_one_object(void **state)
     assert_string_equal(json_text(pool, "name"), name);
     assert_string_equal(json_text(pool, "type"), "pool");
     assert_string_equal(json_text(pool, "origin"), "multiprocessing.Pool");
+    int64_t main_pid = 0;
+    assert_int_equal(json_role(json, "main", &main_pid), 1);
+    assert_int_equal(json_int(pool, "owner"), main_pid);
     assert_int_equal(json_int(pool, "workers_idle"), 3);
     assert_int_equal(json_int(pool, "tasks_done"), 0);
     assert_int_equal(json_object_count(json), 1);
@@ -975,6 +978,8 @@ static void test_python_pool_one_object(void **state)
     json = json_wait_pool(session, name, 0, 0, 0, 34, -1);
     pool = json_object_named(json, name);
     assert_int_equal(json_int(pool, "tasks_done"), 34);
+    /* Not terminated yet (the finalizer runs at exit): still owned. */
+    assert_int_equal(json_int(pool, "owner"), main_pid);
     assert_int_equal(json_object_count(json), 1);
     json_object_put(json);
     touch("end");
@@ -1004,6 +1009,7 @@ static void test_python_pool_workers_replaced(void **state)
     json = json_wait_pool(session, name, 0, 0, 0, 10, -1);
     pool = json_object_named(json, name);
     assert_int_equal(json_int(pool, "workers_replaced"), 3);
+    assert_int_equal(json_int(pool, "owner"), 0);   /* terminated, as a closed native pool */
     assert_int_equal(json_int(pool, "tasks_done"), 10);
     json_object_put(json);
     touch("end");

@@ -270,9 +270,11 @@ void st_foreign_pipe_describe(const void *body, const st_clock_calibration *cloc
  * shown below the one it must be above (submitted >= taken, written >=
  * read). workers: worker processes that took part and have not read their
  * stop sentinel nor left after maxtasksperchild tasks (workers_replaced);
- * like the native pool's, the live figures are 0 once it is terminated.
- * What the native pool has and a Python Pool cannot say (owner as holder,
- * task_slots, byte limits) is left out. */
+ * like the native pool's, the live figures (and owner, the creator) are 0
+ * once it is terminated. Its members are waited for with "get" and "put"
+ * only, never "acquire", so owner makes no wait-for edge (model.c). What
+ * the native pool has and a Python Pool cannot say (task_slots, byte
+ * limits) is left out. */
 void st_foreign_pool_describe(const void *body, const st_clock_calibration *clock, st_object_view *view)
 {
     (void)clock;
@@ -292,6 +294,7 @@ void st_foreign_pool_describe(const void *body, const st_clock_calibration *cloc
     if (busy > workers)
         busy = workers;
     origin_field(b, view);
+    st_field_pid(view, "owner", open ? b->pool.creator_pid : 0);
     st_field_u64(view, "workers", workers, 0);
     st_field_u64(view, "workers_busy", busy, 0);
     st_field_u64(view, "workers_idle", workers - busy, 0);
