@@ -22,6 +22,7 @@
  *   pthread condition    the condvar         -                  -
  *   Queue                _sem (the items)    _rlock (getters)   _wlock (feeders)
  *   SimpleQueue          -                   _rlock (getters)   _wlock (putters)
+ *   Pool                 task pipe           result pipe        -  (its locks: no part)
  *
  * Members are listed by identity key (a hash of the semaphore's name, or of
  * the device, inode and offset of the memory it lives in), so that another
