@@ -884,6 +884,138 @@ static void test_python_pipe_messages_each_way(void **state)
     assert_int_equal(test_wait(run, RUN_TIMEOUT_MS), 0);
 }
 
+/* Read the session until the pool called prefix shows these figures (the
+ * counts are each taken after the real call, by the process that made it:
+ * a worker may count its first task a moment after the test saw the
+ * script's step); returns that reading (caller frees). */
+static json_object *json_wait_pool(const char *session, const char *prefix, int64_t workers, int64_t busy,
+                                   int64_t queued, int64_t submitted, int blocked)
+{
+    double deadline = test_now() + WAIT_MS / 1000.0;
+    for (;;) {
+        json_object *json = read_json(session);
+        json_object *pool = json_object_named(json, prefix);
+        if (pool && json_int(pool, "workers") == workers && json_int(pool, "workers_busy") == busy &&
+            json_int(pool, "tasks_queued") == queued && json_int(pool, "tasks_submitted") == submitted &&
+            (blocked < 0 || json_blocked_on(json, json_text(pool, "name"), "get") == blocked))
+            return json;
+        if (test_now() > deadline)
+            fail_msg("pool '%s...' never showed workers %lld, busy %lld, queued %lld, submitted %lld, %d blocked: %s",
+                     prefix, (long long)workers, (long long)busy, (long long)queued, (long long)submitted, blocked,
+                     pool ? json_object_to_json_string(pool) : "(no such object)");
+        json_object_put(json);
+        test_sleep_ms(20);   /* a poll interval, not synchronization */
+    }
+}
+
+static size_t json_object_count(json_object *json)
+{
+    json_object *objects;
+    return json && json_object_object_get_ex(json, "objects", &objects) ? json_object_array_length(objects) : 0;
+}
+
+/* A multiprocessing.Pool(3) is one "pool" object named from its call site
+ * (its queues, pipes and locks folded into it), with the native pool's
+ * figures: 20 map tasks (chunksize 1), 5 apply_async, an imap of 10 in
+ * chunks of 4 (3 task messages) and a task that raises: 29 tasks, 1 failed;
+ * then 5 tasks that wait: 3 running, 2 queued; closed: no workers. */
+static void test_python_pool_one_object(void **state)
+{
+    (void)state;
+    const char *session = test_session_new();
+    workdir_new();
+    pid_t run = run_script(session, "pool_tasks.py", NULL, NULL);
+    const char *name = "Pool pool (pool_tasks.py:35)";
+    json_object *json = json_wait_pool(session, name, 3, 0, 0, 0, 3);
+    /* Idle workers wait for a task: blocked on the pool itself (the
+     * inqueue's lock or pipe), not on objects of their own. */
+    json_object *pool = json_object_named(json, name);
+    assert_string_equal(json_text(pool, "name"), name);
+    assert_string_equal(json_text(pool, "type"), "pool");
+    assert_string_equal(json_text(pool, "origin"), "multiprocessing.Pool");
+    int64_t main_pid = 0;
+    assert_int_equal(json_role(json, "main", &main_pid), 1);
+    assert_int_equal(json_int(pool, "owner"), main_pid);
+    assert_int_equal(json_int(pool, "workers_idle"), 3);
+    assert_int_equal(json_int(pool, "tasks_done"), 0);
+    assert_int_equal(json_object_count(json), 1);
+    json_object_put(json);
+
+    touch("go");
+    wait_for_file("done");
+    json = json_wait_pool(session, name, 3, 0, 0, 29, -1);
+    pool = json_object_named(json, name);
+    assert_int_equal(json_int(pool, "tasks_done"), 29);
+    assert_int_equal(json_int(pool, "tasks_failed"), 1);
+    assert_int_equal(json_int(pool, "tasks_running"), 0);
+    assert_int_equal(json_int(pool, "workers_idle"), 3);
+    assert_true(json_int(pool, "task_ns_total") > 0);
+    assert_true(json_int(pool, "task_ns_max") <= json_int(pool, "task_ns_total"));
+    /* No inqueue, outqueue or change_notifier objects beside it. */
+    assert_int_equal(json_object_count(json), 1);
+    json_object_put(json);
+
+    touch("hold");
+    json = json_wait_pool(session, name, 3, 3, 2, 34, -1);
+    pool = json_object_named(json, name);
+    assert_int_equal(json_int(pool, "tasks_running"), 3);
+    assert_int_equal(json_int(pool, "workers_idle"), 0);
+    assert_int_equal(json_int(pool, "tasks_done"), 29);
+    json_object_put(json);
+
+    touch("release");
+    wait_for_file("released");
+    json = json_wait_pool(session, name, 3, 0, 0, 34, -1);
+    pool = json_object_named(json, name);
+    assert_int_equal(json_int(pool, "tasks_done"), 34);
+    assert_int_equal(json_int(pool, "tasks_failed"), 1);
+    /* Each worker ran a held task: all three are known by their target. */
+    assert_int_equal(json_role(json, "worker", NULL), 3);
+    json_object_put(json);
+
+    touch("close");
+    wait_for_file("closed");
+    json = json_wait_pool(session, name, 0, 0, 0, 34, -1);
+    pool = json_object_named(json, name);
+    assert_int_equal(json_int(pool, "tasks_done"), 34);
+    /* Not terminated yet (the finalizer runs at exit): still owned. */
+    assert_int_equal(json_int(pool, "owner"), main_pid);
+    assert_int_equal(json_object_count(json), 1);
+    json_object_put(json);
+    touch("end");
+    assert_int_equal(test_wait(run, RUN_TIMEOUT_MS), 0);
+}
+
+/* A Pool(2, maxtasksperchild=3): workers that leave after their third
+ * task are counted as replaced (10 tasks: 3 leave, 2 live at the end); a
+ * terminated pool shows no workers. */
+static void test_python_pool_workers_replaced(void **state)
+{
+    (void)state;
+    const char *session = test_session_new();
+    workdir_new();
+    pid_t run = run_script(session, "pool_recycle.py", NULL, NULL);
+    const char *name = "Pool recycled (pool_recycle.py:";
+    wait_for_file("done");
+    json_object *json = json_wait_pool(session, name, 2, 0, 0, 10, -1);
+    json_object *pool = json_object_named(json, name);
+    assert_int_equal(json_int(pool, "workers_replaced"), 3);
+    assert_int_equal(json_int(pool, "tasks_done"), 10);
+    assert_int_equal(json_int(pool, "tasks_failed"), 0);
+    json_object_put(json);
+
+    touch("close");
+    wait_for_file("closed");
+    json = json_wait_pool(session, name, 0, 0, 0, 10, -1);
+    pool = json_object_named(json, name);
+    assert_int_equal(json_int(pool, "workers_replaced"), 3);
+    assert_int_equal(json_int(pool, "owner"), 0);   /* terminated, as a closed native pool */
+    assert_int_equal(json_int(pool, "tasks_done"), 10);
+    json_object_put(json);
+    touch("end");
+    assert_int_equal(test_wait(run, RUN_TIMEOUT_MS), 0);
+}
+
 static void test_python_bounded_semaphore_over_release(void **state)
 {
     (void)state;
@@ -1168,6 +1300,8 @@ int main(void)
         cmocka_unit_test_teardown(test_python_deadlock_detected, teardown),
         cmocka_unit_test_teardown(test_python_try_failures_only_non_blocking, teardown),
         cmocka_unit_test_teardown(test_python_pipe_messages_each_way, teardown),
+        cmocka_unit_test_teardown(test_python_pool_one_object, teardown),
+        cmocka_unit_test_teardown(test_python_pool_workers_replaced, teardown),
         cmocka_unit_test_teardown(test_python_processes_named_fork, teardown),
         cmocka_unit_test_teardown(test_python_processes_named_spawn, teardown),
         cmocka_unit_test_teardown(test_python_processes_named_forkserver, teardown),

@@ -25,6 +25,7 @@
  * not counted).
  */
 #include "preload/preload.h"
+#include "preload/python_pool.h"
 #include "event_log.h"
 #include "histogram.h"
 
@@ -96,6 +97,8 @@ void note_acquired(tracked_object *t, const void *object, bool contended, uint64
         return;
     watch_register_if_new(watched);
     watch_name_if_due();
+    if (__builtin_expect(t->roles & ROLE_POOL_TASK_LOCK, 0))
+        pool_task_lock_taken(t);
     if (t->part == ST_FOREIGN_PART_NONE)
         return;
     st_foreign_body *b = t->body;
@@ -158,6 +161,8 @@ void note_acquired(tracked_object *t, const void *object, bool contended, uint64
 
 void note_try_failed(tracked_object *t, const void *object)
 {
+    if (__builtin_expect(t->roles & ROLE_POOL_TASK_LOCK, 0))
+        pool_task_lock_taken(t);
     tls.tried = object;
     tls.pending_start = 0;
     if (t->part == 0)
@@ -178,6 +183,8 @@ uint64_t note_block_begin(tracked_object *t)
     if (!watched)
         return 0;
     watch_register_if_new(watched);
+    if (__builtin_expect(t->roles & ROLE_POOL_TASK_LOCK, 0))
+        pool_task_lock_taken(t);
     if (t->part != ST_FOREIGN_PART_NONE)
         ST_ATOMIC_ADD(part_of(t)->waiters, 1u);
     tls.guard++;

@@ -22,6 +22,7 @@
  *   pthread condition    the condvar         -                  -
  *   Queue                _sem (the items)    _rlock (getters)   _wlock (feeders)
  *   SimpleQueue          -                   _rlock (getters)   _wlock (putters)
+ *   Pool                 task pipe           result pipe        -  (its locks: no part)
  *
  * Members are listed by identity key (a hash of the semaphore's name, or of
  * the device, inode and offset of the memory it lives in), so that another
@@ -45,6 +46,13 @@
  * its two directions: releases = messages sent, acquisitions = messages
  * received, contentions = receives that blocked, waiters = processes
  * blocked reading; its byte counts replace the histogram (pipe).
+ *
+ * A Pool (ST_FOREIGN_PY_POOL) counts the messages of its two pipes the same
+ * way: part 0 is the task pipe (_inqueue: releases = task messages written,
+ * acquisitions = task messages read by workers), part 1 the result pipe
+ * (_outqueue: releases = results written by workers, acquisitions = results
+ * read by the pool's result handler); stop sentinels (None) are not
+ * counted. Its locks are members without a part; the rest is in pool.
  *
  * Statistics follow the table's conventions (table_layout.h): relaxed
  * atomics; a figure many processes write uses a read-modify-write.
@@ -71,6 +79,7 @@ typedef enum st_foreign_kind {
     ST_FOREIGN_PTHREAD_MUTEX,
     ST_FOREIGN_PTHREAD_COND,
     ST_FOREIGN_PY_PIPE,              /* multiprocessing.Pipe: a socketpair or os.pipe (interpose_pipe.c) */
+    ST_FOREIGN_PY_POOL,              /* multiprocessing.Pool: its task and result pipes (python_pool.c) */
     ST_FOREIGN_KIND_COUNT
 } st_foreign_kind;
 
@@ -130,6 +139,17 @@ typedef struct st_foreign_body {
             uint64_t bytes_sent[2];     /* message payloads written (headers not counted) */
             uint64_t bytes_received[2]; /* message payloads read */
         } pipe;
+        struct {                        /* a Pool (python_pool.c) */
+            int32_t creator_pid;        /* the process that made it (runs its handler threads) */
+            int32_t terminated;         /* 1 once it is being terminated (its creator drains the tasks) */
+            uint64_t workers_started;   /* worker processes seen taking part */
+            uint64_t workers_stopped;   /* of those, the ones that read their stop sentinel or left */
+            uint64_t workers_replaced;  /* of those, the ones that left after maxtasksperchild tasks */
+            uint64_t tasks_discarded;   /* task messages drained by the creator at terminate() */
+            uint64_t tasks_failed;      /* result messages read that carry an exception */
+            uint64_t task_ns_total;     /* worker time from reading a task to writing its result */
+            uint64_t task_ns_max;
+        } pool;
     };
 } st_foreign_body;
 

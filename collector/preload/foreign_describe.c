@@ -1,7 +1,7 @@
 /* foreign_describe.c - the viewer's side of foreign objects: turning a
  * private copy of an st_foreign_body into the fields of the JSON type the
  * object shows as (lock, rlock, semaphore, bounded_semaphore, event,
- * condition, queue).
+ * condition, queue, pipe, pool).
  *
  * Field names are those of the native primitive of the same JSON type, so
  * the dashboard, --json and the deadlock detector (which follows "holder"
@@ -32,6 +32,7 @@ static const char *const origins[ST_FOREIGN_KIND_COUNT] = {
     [ST_FOREIGN_PTHREAD_MUTEX] = "pthread_mutex",
     [ST_FOREIGN_PTHREAD_COND] = "pthread_cond",
     [ST_FOREIGN_PY_PIPE] = "multiprocessing.Pipe",
+    [ST_FOREIGN_PY_POOL] = "multiprocessing.Pool",
 };
 
 static void origin_field(const st_foreign_body *b, st_object_view *view)
@@ -257,4 +258,52 @@ void st_foreign_pipe_describe(const void *body, const st_clock_calibration *cloc
     st_field_waiters(view, "a_recv_blocked", ba->waiters, ST_OP_RECV);
     st_field_waiters(view, "b_recv_blocked", ab->waiters, ST_OP_RECV);
     st_field_u64(view, "recv_blocks", ab->contentions + ba->contentions, ST_FIELD_COUNTER);
+}
+
+/* A Pool: the native pool's field names (pool.c), from the messages seen
+ * on its two pipes (python_pool.c). A "task" is one task message: one per
+ * apply_async, one per chunk of map/imap/starmap (chunksize items), so
+ * tasks_done counts result messages read by the pool's result handler and
+ * tasks_failed those that carry an exception (a chunk fails whole). Each
+ * count is taken by the process that passed the message, after the real
+ * call: a reader may count before the writer has, so a figure is never
+ * shown below the one it must be above (submitted >= taken, written >=
+ * read). workers: worker processes that took part and have not read their
+ * stop sentinel nor left after maxtasksperchild tasks (workers_replaced);
+ * like the native pool's, the live figures (and owner, the creator) are 0
+ * once it is terminated. Its members are waited for with "get" and "put"
+ * only, never "acquire", so owner makes no wait-for edge (model.c). What
+ * the native pool has and a Python Pool cannot say (task_slots, byte
+ * limits) is left out. */
+void st_foreign_pool_describe(const void *body, const st_clock_calibration *clock, st_object_view *view)
+{
+    (void)clock;
+    const st_foreign_body *b = body;
+    const st_foreign_part *tasks = &b->parts[0], *results = &b->parts[1];
+    bool open = b->pool.terminated == 0;
+    /* Taken off the queue: read by workers or drained; at least the tasks
+     * answered (spawned workers' reads are not seen: there, "queued"
+     * counts the tasks not answered yet). */
+    uint64_t taken = tasks->acquisitions + b->pool.tasks_discarded;
+    if (taken < results->acquisitions)
+        taken = results->acquisitions;
+    uint64_t submitted = tasks->releases > taken ? tasks->releases : taken;
+    uint64_t written = results->releases > results->acquisitions ? results->releases : results->acquisitions;
+    uint64_t workers = open ? difference(b->pool.workers_started, b->pool.workers_stopped) : 0;
+    uint64_t busy = open ? difference(tasks->acquisitions, written) : 0;
+    if (busy > workers)
+        busy = workers;
+    origin_field(b, view);
+    st_field_pid(view, "owner", open ? b->pool.creator_pid : 0);
+    st_field_u64(view, "workers", workers, 0);
+    st_field_u64(view, "workers_busy", busy, 0);
+    st_field_u64(view, "workers_idle", workers - busy, 0);
+    st_field_u64(view, "tasks_queued", open ? difference(submitted, taken) : 0, 0);
+    st_field_u64(view, "tasks_running", busy, 0);
+    st_field_u64(view, "tasks_submitted", submitted, ST_FIELD_COUNTER);
+    st_field_u64(view, "tasks_done", results->acquisitions, ST_FIELD_COUNTER);
+    st_field_u64(view, "tasks_failed", b->pool.tasks_failed, ST_FIELD_COUNTER);
+    st_field_u64(view, "workers_replaced", b->pool.workers_replaced, ST_FIELD_COUNTER);
+    st_field_u64(view, "task_ns_total", b->pool.task_ns_total, ST_FIELD_COUNTER | ST_FIELD_DURATION);
+    st_field_u64(view, "task_ns_max", b->pool.task_ns_max, ST_FIELD_DURATION);
 }

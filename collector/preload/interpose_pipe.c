@@ -28,8 +28,14 @@
  * object. Spawned children receive the fds by fd passing: those new fds
  * are not watched. close() forgets an fd; dup2/dup3 over a watched fd are
  * not followed.
+ *
+ * The task and result pipes of a multiprocessing.Pool (two SimpleQueues)
+ * are watched the same way, as parts of the Pool's object: their ends
+ * (pipe_end.pool) keep each message's first bytes and hand every whole
+ * message to python_pool.c, which counts tasks and results.
  */
 #include "preload/preload.h"
+#include "preload/python_pool.h"
 #include "preload/python_site.h"
 
 #include <dlfcn.h>
@@ -48,12 +54,16 @@ typedef struct frame_parser {
     uint8_t header[12];
     uint8_t have;                   /* header bytes collected */
     uint64_t payload_left;          /* payload bytes still to pass */
+    uint64_t size;                  /* a Pool's end: the message's payload length */
+    uint8_t head_have;              /* a Pool's end: payload bytes kept in head */
+    uint8_t head[POOL_HEAD];        /* a Pool's end: the message's first payload bytes */
 } frame_parser;
 
 typedef struct pipe_end {
     uint32_t slot_plus1;            /* object slot + 1; 0: not watched */
     uint8_t sends;                  /* the part its writes go to (0 A to B, 1 B to A) */
     uint8_t socket;                 /* a socketpair end (duplex), not a pipe */
+    uint8_t pool;                   /* pool_end: what it is to a Pool (POOL_END_NONE: a Pipe's) */
     frame_parser out, in;
 } pipe_end;
 
@@ -115,20 +125,38 @@ static uint64_t big_endian(const uint8_t *bytes, unsigned count)
     return value;
 }
 
+/* A Pool's end: one whole message passed (python_pool.c counts it). */
+static void pool_message_done(const pipe_end *pool, frame_parser *p)
+{
+    st_table *table = watched_table;
+    if (table)
+        pool_message(table, pool->slot_plus1 - 1, (pool_end)pool->pool, p->head, p->head_have, p->size);
+    p->head_have = 0;
+}
+
 /* Feed n bytes that passed; returns the messages they completed and adds
- * the payload bytes among them to *payload. */
-static uint64_t frame_feed(frame_parser *p, const uint8_t *data, size_t n, uint64_t *payload)
+ * the payload bytes among them to *payload. pool: the end, when it is a
+ * Pool's (its messages are handed over one by one), else NULL. */
+static uint64_t frame_feed(frame_parser *p, const uint8_t *data, size_t n, uint64_t *payload, const pipe_end *pool)
 {
     uint64_t messages = 0;
     while (n > 0) {
         if (p->payload_left > 0) {
             size_t take = n < p->payload_left ? n : (size_t)p->payload_left;
+            if (pool && p->head_have < POOL_HEAD) {
+                size_t keep = POOL_HEAD - p->head_have < take ? POOL_HEAD - p->head_have : take;
+                memcpy(p->head + p->head_have, data, keep);
+                p->head_have = (uint8_t)(p->head_have + keep);
+            }
             p->payload_left -= take;
             *payload += take;
             data += take;
             n -= take;
-            if (p->payload_left == 0)
+            if (p->payload_left == 0) {
                 messages++;
+                if (pool)
+                    pool_message_done(pool, p);
+            }
             continue;
         }
         p->header[p->have++] = *data++;
@@ -146,8 +174,13 @@ static uint64_t frame_feed(frame_parser *p, const uint8_t *data, size_t n, uint6
         }
         p->have = 0;
         p->payload_left = size;
-        if (size == 0)
+        p->size = size;
+        p->head_have = 0;
+        if (size == 0) {
             messages++;
+            if (pool)
+                pool_message_done(pool, p);
+        }
     }
     return messages;
 }
@@ -171,7 +204,11 @@ static void count_written(pipe_end *end, const void *buf, size_t n)
         return;
     watch_register_if_new(table);
     uint64_t bytes = 0;
-    uint64_t messages = frame_feed(&end->out, buf, n, &bytes);
+    if (end->pool) {
+        frame_feed(&end->out, buf, n, &bytes, end);
+        return;
+    }
+    uint64_t messages = frame_feed(&end->out, buf, n, &bytes, NULL);
     st_foreign_body *body = pipe_body(table, end);
     unsigned part = end->sends;
     if (bytes)
@@ -186,7 +223,11 @@ static void count_read(pipe_end *end, const void *buf, size_t n)
     if (!table)
         return;
     uint64_t bytes = 0;
-    uint64_t messages = frame_feed(&end->in, buf, n, &bytes);
+    if (end->pool) {
+        frame_feed(&end->in, buf, n, &bytes, end);
+        return;
+    }
+    uint64_t messages = frame_feed(&end->in, buf, n, &bytes, NULL);
     st_foreign_body *body = pipe_body(table, end);
     unsigned part = end->sends ^ 1u;
     if (bytes)
@@ -210,12 +251,18 @@ static st_foreign_part *mark_blocked(pipe_end *end)
     st_table *table = watched_table;
     if (!table)
         return NULL;
+    /* A Pool's result handler (a thread of its creator) always waits for
+     * results: not shown as the whole process blocked. */
+    if (end->pool == POOL_END_RESULT_READER)
+        return NULL;
     watch_register_if_new(table);
+    if (end->pool == POOL_END_TASK_READER)
+        pool_task_reader(table, end->slot_plus1 - 1);   /* a worker waiting for a task */
     st_foreign_part *part = &pipe_body(table, end)->parts[end->sends ^ 1u];
     ST_ATOMIC_ADD(part->waiters, 1u);
     ST_ATOMIC_ADD(part->contentions, 1u);
     tls.guard++;
-    st_process_mark_blocked(table, end->slot_plus1 - 1, ST_OP_RECV);
+    st_process_mark_blocked(table, end->slot_plus1 - 1, end->pool ? ST_OP_GET : ST_OP_RECV);
     tls.guard--;
     return part;
 }
@@ -239,10 +286,11 @@ static void forget_fd(int fd)
     }
 }
 
-static void watch_end(int fd, uint32_t slot, unsigned sends, bool socket)
+static void watch_end(int fd, uint32_t slot, unsigned sends, bool socket, pool_end pool)
 {
     pipe_end *end = &st_preload_pipe_ends[fd];
     end->socket = socket;
+    end->pool = (uint8_t)pool;
     memset(&end->out, 0, sizeof end->out);
     memset(&end->in, 0, sizeof end->in);
     end->sends = (uint8_t)sends;
@@ -262,6 +310,21 @@ static void pipe_created(const int fds[2], bool socket)
     st_table *table = watch_table();
     if (!table)
         return;
+    if (site.pool_frame) {
+        /* A Pool's SimpleQueue: fds[0] its reader, fds[1] its writer. The
+         * task reader reads part 0 (sends ^ 1), the result reader part 1. */
+        uint32_t slot;
+        pool_end reader, writer;
+        tls.guard++;
+        bool watched = pool_pipe_made(table, &site, &slot, &reader, &writer);
+        tls.guard--;
+        if (watched) {
+            bool tasks = reader == POOL_END_TASK_READER;
+            watch_end(fds[0], slot, tasks ? 1 : 0, socket, reader);
+            watch_end(fds[1], slot, tasks ? 0 : 1, socket, writer);
+        }
+        return;
+    }
     char full[160], name[ST_OBJECT_NAME_MAX + 1 - 4];   /* room for a " #nn" suffix */
     if (site.variable[0])
         snprintf(full, sizeof full, "%.16s %.30s (%.20s:%d)", site.display, site.variable, site.file, site.line);
@@ -283,8 +346,8 @@ static void pipe_created(const int fds[2], bool socket)
         return;
     /* A = fds[0] sends A to B and reads B to A (one-way: it only reads);
      * B = fds[1] the other way round (one-way: it only writes). */
-    watch_end(fds[0], slot, 0, socket);
-    watch_end(fds[1], slot, 1, socket);
+    watch_end(fds[0], slot, 0, socket, POOL_END_NONE);
+    watch_end(fds[1], slot, 1, socket, POOL_END_NONE);
 }
 
 /* ---- the interposed calls ---- */

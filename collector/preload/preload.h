@@ -156,6 +156,7 @@ enum {
     ROLE_EVENT_LOCK = 1u << 3,      /* an Event's lock: count set/clear on release */
     ROLE_QUEUE_GET_LOCK = 1u << 4,  /* a Queue's _rlock: its holder may wait on the pipe */
     ROLE_PYTHON_BOUND = 1u << 5,    /* Python checks maximum before a release (sem_getvalue) */
+    ROLE_POOL_TASK_LOCK = 1u << 6,  /* a Pool's _inqueue._rlock: taken by workers (python_pool.c) */
 };
 
 #define TRACK_IGNORED UINT32_MAX

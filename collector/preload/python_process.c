@@ -31,6 +31,7 @@ static struct {
     void (*err_fetch)(py_object **, py_object **, py_object **);
     void (*err_restore)(py_object *, py_object *, py_object *);
     void (*err_clear)(void);
+    long (*as_long)(py_object *);
 } api;
 
 #define LOOKUP(field, name) \
@@ -52,6 +53,7 @@ static bool lookup_api(void)
     LOOKUP(err_fetch, "PyErr_Fetch");
     LOOKUP(err_restore, "PyErr_Restore");
     LOOKUP(err_clear, "PyErr_Clear");
+    LOOKUP(as_long, "PyLong_AsLong");
     return true;
 }
 
@@ -145,4 +147,52 @@ bool python_process_identity(bool is_main, char *name, size_t name_size, char *r
     api.err_restore(type, value, traceback);
     tls.guard--;
     return final;
+}
+
+/* multiprocessing.pool.worker(inqueue, outqueue, initializer, initargs,
+ * maxtasks, wrap_exception): its maxtasks, read from the current process's
+ * _target and _args. */
+static long read_pool_worker_maxtasks(void)
+{
+    py_object *modules = api.sys_get("modules");
+    py_object *module = modules ? api.dict_get(modules, "multiprocessing.process") : NULL;
+    if (!module)
+        return 0;
+    py_object *current = api.get_attr(module, "_current_process");
+    if (!current) {
+        api.err_clear();
+        return 0;
+    }
+    char target[32], where[32];
+    long maxtasks = 0;
+    if (attribute_text(current, "_target", "__name__", target, sizeof target) && strcmp(target, "worker") == 0 &&
+        attribute_text(current, "_target", "__module__", where, sizeof where) &&
+        strcmp(where, "multiprocessing.pool") == 0) {
+        py_object *args = api.get_attr(current, "_args");
+        py_object *item = args ? api.sequence_item(args, 4) : NULL;
+        if (item) {
+            maxtasks = api.as_long(item);   /* None: -1 and a TypeError */
+            api.dec_ref(item);
+        }
+        if (args)
+            api.dec_ref(args);
+        api.err_clear();
+    }
+    api.dec_ref(current);
+    return maxtasks > 0 ? maxtasks : 0;
+}
+
+long python_pool_worker_maxtasks(void)
+{
+    if (api.state == 0)
+        api.state = lookup_api() ? 1 : -1;
+    if (api.state != 1)
+        return 0;
+    py_object *type, *value, *traceback;
+    tls.guard++;
+    api.err_fetch(&type, &value, &traceback);
+    long maxtasks = read_pool_worker_maxtasks();
+    api.err_restore(type, value, traceback);
+    tls.guard--;
+    return maxtasks;
 }

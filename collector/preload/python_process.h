@@ -15,4 +15,9 @@
  * (a child whose target is known, or the main process with its script). */
 bool python_process_identity(bool is_main, char *name, size_t name_size, char *role, size_t role_size);
 
+/* Only with the GIL held. When this process runs multiprocessing.pool's
+ * worker with a maxtasks (Pool(maxtasksperchild=N)): N, the tasks after
+ * which it leaves (to be replaced); else 0. */
+long python_pool_worker_maxtasks(void);
+
 #endif

@@ -20,7 +20,9 @@
  * SimpleQueue frame, else the innermost Condition; attributes are read from
  * the source lines of the frames from the root inwards (attr1, attr2) and
  * from the structure outwards to the user (outer_attr: Pool's
- * "self._inqueue = self._ctx.SimpleQueue()"). Source files are read with
+ * "self._inqueue = self._ctx.SimpleQueue()"); a Pool.__init__ frame
+ * outside the structure marks it as part of that Pool (pool_frame; not a
+ * ThreadPool's: its queues are not multiprocessing's). Source files are read with
  * open/read and a few are cached; a file that cannot be read only costs the
  * names their attribute.
  */
@@ -371,6 +373,22 @@ static void strip_underscores(char *text)
         memmove(text, text + skip, strlen(text + skip) + 1);
 }
 
+/* The frame of the multiprocessing.Pool.__init__ among frames[from, to], or
+ * NULL (also for a ThreadPool, whose task queues are not pipes). */
+static const void *pool_frame_of(const frame_info *frames, int from, int to)
+{
+    const void *pool = NULL;
+    for (int i = from; i <= to; i++) {
+        if (!path_ends_with(frames[i].path, "/multiprocessing/pool.py"))
+            continue;
+        if (named(&frames[i], "ThreadPool.__init__"))
+            return NULL;
+        if (named(&frames[i], "Pool.__init__") && !pool)
+            pool = frames[i].frame;
+    }
+    return pool;
+}
+
 static bool classify(const frame_info *frames, int count, py_site *out)
 {
     memset(out, 0, sizeof *out);
@@ -426,6 +444,7 @@ static bool classify(const frame_info *frames, int count, py_site *out)
             break;
         }
     }
+    out->pool_frame = pool_frame_of(frames, structure + 1, last_internal);
     display_name(frames[last_internal].qualname, out->display, sizeof out->display);
     const frame_info *site = &frames[user];
     if (has_user)
@@ -506,11 +525,24 @@ static bool classify_pipe(const frame_info *frames, int count, py_site *out)
     int user = count - 1;
     bool has_user = !frames[user].internal && user > pipe;
     int last_internal = has_user ? user - 1 : user;
-    /* Only a Pipe the user asked for: those inside a Queue, SimpleQueue,
-     * Pool or Manager belong to that structure. */
-    for (int i = pipe + 1; i <= last_internal; i++)
-        if (!named(&frames[i], "BaseContext.Pipe"))
+    if (pipe + 1 <= last_internal && named(&frames[pipe + 1], "SimpleQueue.__init__")) {
+        /* A SimpleQueue's pipe: watched only as a part of a Pool. */
+        out->pool_frame = pool_frame_of(frames, pipe + 2, last_internal);
+        if (!out->pool_frame)
             return false;
+        for (int i = pipe + 2; i <= last_internal; i++) {
+            if (frame_attribute(&frames[i], out->outer_attr, sizeof out->outer_attr)) {
+                strip_underscores(out->outer_attr);
+                break;
+            }
+        }
+    } else {
+        /* Only a Pipe the user asked for: those inside a Queue, SimpleQueue,
+         * Pool or Manager belong to that structure. */
+        for (int i = pipe + 1; i <= last_internal; i++)
+            if (!named(&frames[i], "BaseContext.Pipe"))
+                return false;
+    }
     display_name(frames[last_internal].qualname, out->display, sizeof out->display);
     const frame_info *site = &frames[user];
     if (has_user) {

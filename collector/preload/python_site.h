@@ -38,6 +38,7 @@ typedef struct py_site {
     py_leaf leaf;                  /* the class that made this semaphore */
     py_root root;                  /* the composite it is a member of */
     const void *root_frame;        /* the composite's __init__ frame: one per instance */
+    const void *pool_frame;        /* a multiprocessing.Pool's __init__ frame it is made in, or NULL */
     char display[PY_SITE_TEXT];    /* what the user asked for: "Queue", "Value", "Pool" */
     char variable[PY_SITE_TEXT];   /* the name assigned at the user's line, or "" */
     char outer_attr[PY_SITE_TEXT]; /* the attribute between it and the user ("inqueue"), or "" */
@@ -57,7 +58,9 @@ bool python_site_read(py_site *out);
 
 /* Read the site of a pipe being created (socketpair, pipe, pipe2) by
  * multiprocessing.connection.Pipe: display "Pipe", the user's file, line
- * and variables ("parent/child"). Callable with or without the GIL (it is
+ * and variables ("parent/child"); or, for the pipe of a SimpleQueue made
+ * by a multiprocessing.Pool, the Pool's site (pool_frame set, outer_attr
+ * the queue: "inqueue", "outqueue", "change_notifier"). Callable with or without the GIL (it is
  * taken for the read); false when the caller is not multiprocessing's Pipe. */
 bool python_pipe_site_read(py_site *out);
 

@@ -27,6 +27,7 @@
 #include "preload/preload.h"
 #include "synctop/text.h"
 #include "preload/mapping_identity.h"
+#include "preload/python_pool.h"
 #include "preload/python_site.h"
 #include "preload/watch_objects.h"
 
@@ -335,6 +336,9 @@ static uint32_t leaf_maximum(py_leaf leaf, unsigned value)
 /* Register a multiprocessing semaphore being created from site. */
 static bool watch_python(st_table *table, const py_site *site, uint64_t key, unsigned value, tracked_object *t)
 {
+    /* A lock of a Pool's SimpleQueue: a part of the Pool (python_pool.c). */
+    if (site->pool_frame && site->root == PY_ROOT_SIMPLE_QUEUE)
+        return pool_lock_made(table, site, key, t);
     char name[ST_OBJECT_NAME_MAX + 1];
     python_name(site, name, sizeof name);
     unsigned part, op;

@@ -181,7 +181,7 @@ static st_foreign_body *body_at(st_table *watched, uint32_t slot)
 
 static bool is_foreign_type(uint32_t type)
 {
-    return type >= ST_TYPE_FOREIGN_LOCK && type <= ST_TYPE_FOREIGN_QUEUE;
+    return (type >= ST_TYPE_FOREIGN_LOCK && type <= ST_TYPE_FOREIGN_QUEUE) || type == ST_TYPE_FOREIGN_POOL;
 }
 
 /* The copy number to try first for a name: objects made in a loop on one
