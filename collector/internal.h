@@ -42,6 +42,8 @@ typedef enum st_object_type {
     ST_TYPE_FOREIGN_QUEUE = 21,
     ST_TYPE_FOREIGN_PIPE = 22,
     ST_TYPE_FOREIGN_SHM = 23,       /* a segment of shm_open (preload/foreign_shm.h) */
+    /* 24 is ST_TYPE_FOREIGN_POOL (another branch appends it). */
+    ST_TYPE_FOREIGN_MANAGED = 25,   /* an object a multiprocessing manager serves (preload/python_manager.c) */
     ST_TYPE_COUNT
 } st_object_type;
 

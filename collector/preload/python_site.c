@@ -25,6 +25,7 @@
  * names their attribute.
  */
 #include "preload/preload.h"
+#include "preload/python_manager.h"
 #include "preload/python_site.h"
 #include "synctop/text.h"
 
@@ -526,6 +527,15 @@ static bool classify_pipe(const frame_info *frames, int count, py_site *out)
     return true;
 }
 
+/* BaseManager.start making the pipe its server sends its address on: the
+ * moment to hook the manager (python_manager.c), before its server forks. */
+static bool manager_starting(const frame_info *frames, int count)
+{
+    int pipe = count > 0 && is_socket_module(&frames[0]) ? 1 : 0;
+    return pipe + 1 < count && named(&frames[pipe], "Pipe") && named(&frames[pipe + 1], "BaseManager.start") &&
+           path_ends_with(frames[pipe + 1].path, "/multiprocessing/managers.py");
+}
+
 bool python_pipe_site_read(py_site *out)
 {
     if (api.state == 0) {
@@ -544,6 +554,8 @@ bool python_pipe_site_read(py_site *out)
     api.err_fetch(&type, &value, &traceback);
     int count = read_frames(frames, MAX_FRAMES);
     bool known = classify_pipe(frames, count, out);
+    if (!known && manager_starting(frames, count))
+        python_manager_install();
     api.err_restore(type, value, traceback);
     api.gil_release(held);
     tls.guard--;
