@@ -271,7 +271,11 @@ void st_foreign_pipe_describe(const void *body, const st_clock_calibration *cloc
  * the method calls its server received (its rate is the calls per
  * second), "waiting" the calls received and not yet answered (each a
  * process thread waiting for the reply), "length" the len() of a dict or
- * list after its last call (left out for the other types). */
+ * list after its last call (left out for the other types). "waiting" is
+ * the server's own count, not a waiter count the model reconciles with
+ * the processes marked blocked: a caller need not be watched (a spawned
+ * worker that never started a manager has no hooks), and the count cannot
+ * outlive its caller (the server ends the call when the connection goes). */
 void st_foreign_managed_describe(const void *body, const st_clock_calibration *clock, st_object_view *view)
 {
     (void)clock;
@@ -283,7 +287,7 @@ void st_foreign_managed_describe(const void *body, const st_clock_calibration *c
     st_field_text(view, "typeid", typeid, sizeof b->managed.typeid);
     st_field_u64(view, "calls", p->acquisitions, ST_FIELD_COUNTER);
     st_field_u64(view, "replies", p->releases, ST_FIELD_COUNTER);
-    st_field_waiters(view, "waiting", p->waiters, ST_OP_NONE);
+    st_field_u64(view, "waiting", p->waiters, 0);
     if (b->managed.length >= 0)
         st_field_u64(view, "length", (uint64_t)b->managed.length, 0);
     st_field_pid(view, "server", b->managed.server_pid);

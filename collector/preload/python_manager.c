@@ -12,6 +12,11 @@
  *    under the identity key of (server address, object id), named from
  *    the user's line that called manager.dict(): "manager.dict()
  *    shared (app.py:40)".
+ *  - BaseProxy._callmethod (any process that calls through a proxy, if
+ *    it has the hooks): the caller is marked blocked on the object (in
+ *    "acquire", "get", "put", "wait"..., else "recv") until the reply
+ *    comes, so the dashboard says which process waits for what, and the
+ *    process is listed even when it touches nothing else we watch.
  *  - Server.serve_client (the server process): the connection it serves is
  *    handed over inside a thin wrapper whose recv() counts a call on the
  *    request's object (calls + 1, waiting + 1) and whose send() ends it
@@ -28,12 +33,17 @@
  *
  * Each wrapper returns what the original returned and raises what it
  * raised; our part swallows its own exceptions. The hooks are installed
- * once, when BaseManager.start makes its pipe (python_site.c sees it):
- * a program that never starts a manager never runs any of this, and
- * Python's start-up is untouched. The manager's server process is forked
- * from the process that started it, after the hooks were installed, so it
- * has them too; a manager server started by spawn or forkserver, or a
- * manager reached only with connect(), is not watched.
+ * once per interpreter, when BaseManager.start makes its pipe (python_site.c
+ * sees it), or, in a server process started by spawn or forkserver, when
+ * the Server's Listener calls listen() (interposed here: until the hooks
+ * are in, a listen() of a Python program reads its stack once). A program
+ * that never starts a manager never runs any of this, and Python's
+ * start-up is untouched. A server forked by BaseManager.start inherits
+ * the hooks, and so do the processes forked from the one that started the
+ * manager; spawned workers have none (their calls are counted by the
+ * server all the same, but they are not shown blocked). A manager reached
+ * only with connect(), from a program that never started one, is not
+ * watched.
  */
 #include "preload/preload.h"
 #include "preload/python_manager.h"
@@ -41,8 +51,10 @@
 #include "synctop/text.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 typedef struct _object py_object;
@@ -239,6 +251,82 @@ static py_object *py_end(py_object *self, py_object *args)
     return api.long_from(0);
 }
 
+/* The operation a caller waiting for the reply to methodname is shown in. */
+static st_operation operation_of(const char *methodname)
+{
+    static const struct {
+        const char *method;
+        st_operation op;
+    } known[] = {
+        { "acquire", ST_OP_ACQUIRE }, { "release", ST_OP_RELEASE }, { "wait", ST_OP_WAIT },
+        { "wait_for", ST_OP_WAIT },   { "get", ST_OP_GET },         { "put", ST_OP_PUT },
+        { "join", ST_OP_JOIN },       { "set", ST_OP_SET },         { "clear", ST_OP_CLEAR },
+        { "notify", ST_OP_NOTIFY },   { "notify_all", ST_OP_NOTIFY },
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(methodname, known[i].method) == 0)
+            return known[i].op;
+    return ST_OP_RECV;               /* any other call: waiting to receive its reply */
+}
+
+/* The caller's objects by key: one lookup in the table per object, checked
+ * on each use (an id the server reuses is a new object with the same key;
+ * the old one's key was retired). */
+#define CALLER_CACHE 256
+static struct {
+    uint64_t key;
+    uint32_t slot;
+} caller_cache[CALLER_CACHE];
+
+static long caller_slot(st_table *table, uint64_t key)
+{
+    unsigned i = (unsigned)(key % CALLER_CACHE);
+    if (caller_cache[i].key == key) {
+        st_foreign_body *body = managed_body(caller_cache[i].slot);
+        if (body && st_foreign_member_key(__atomic_load_n(&body->members[0], __ATOMIC_ACQUIRE)) == key)
+            return caller_cache[i].slot;
+    }
+    uint32_t slot;
+    unsigned part, op;
+    if (!watch_find_member(table, key, &slot, &part, &op) || !managed_body(slot))
+        return -1;
+    caller_cache[i].key = key;
+    caller_cache[i].slot = slot;
+    return slot;
+}
+
+/* A proxy's call, in the calling process: marked blocked on its object
+ * until the reply comes (call_end). Returns the slot, or -1: not marked. */
+static py_object *py_call_begin(py_object *self, py_object *args)
+{
+    (void)self;
+    const char *address, *ident, *methodname;
+    if (!api.parse_tuple(args, "sss", &address, &ident, &methodname))
+        return NULL;
+    st_table *table = watched_table;
+    long slot = table ? caller_slot(table, managed_key(address, ident)) : -1;
+    if (slot >= 0) {
+        watch_register_if_new(table);
+        watch_name_if_due();
+        tls.guard++;
+        st_process_mark_blocked(table, (uint32_t)slot, operation_of(methodname));
+        tls.guard--;
+    }
+    return api.long_from(slot);
+}
+
+static py_object *py_call_end(py_object *self, py_object *args)
+{
+    (void)self;
+    (void)args;
+    if (watched_table) {
+        tls.guard++;
+        st_process_mark_unblocked(watched_table);
+        tls.guard--;
+    }
+    return api.long_from(0);
+}
+
 static py_object *py_started(py_object *self, py_object *args)
 {
     (void)self;
@@ -257,6 +345,8 @@ static py_method_def methods[] = {
     { "_synctop_begin", py_begin, PY_METH_O, NULL },
     { "_synctop_end", py_end, PY_METH_VARARGS, NULL },
     { "_synctop_started", py_started, PY_METH_VARARGS, NULL },
+    { "_synctop_call_begin", py_call_begin, PY_METH_VARARGS, NULL },
+    { "_synctop_call_end", py_call_end, PY_METH_VARARGS, NULL },
 };
 
 /* ---- the hooks ---- */
@@ -291,6 +381,21 @@ static const char hooks_source[] =
     "        pass\n"
     "    return token, exposed\n"
     "_BaseManager._create = _like(_original_create, _create)\n"
+    "\n"
+    "_BaseProxy = _managers.BaseProxy\n"
+    "_original_callmethod = _BaseProxy._callmethod\n"
+    "def _callmethod(self, methodname, args=(), kwds={}):\n"
+    "    try:\n"
+    "        token = self._token\n"
+    "        slot = _synctop_call_begin(repr(token.address), str(token.id), methodname)\n"
+    "    except Exception:\n"
+    "        slot = -1\n"
+    "    try:\n"
+    "        return _original_callmethod(self, methodname, args, kwds)\n"
+    "    finally:\n"
+    "        if slot >= 0:\n"
+    "            _synctop_call_end()\n"
+    "_BaseProxy._callmethod = _like(_original_callmethod, _callmethod)\n"
     "\n"
     "class _WatchedConnection(object):\n"
     "    __slots__ = ('_connection', '_server', '_slot', '_ident')\n"
@@ -377,6 +482,25 @@ static const char hooks_source[] =
     "_Server.decref = _like(_original_decref, decref)\n";
 
 static bool installed;
+
+/* ---- listen(): a manager's server started by spawn or forkserver ---- */
+
+static int (*real_listen)(int, int);
+
+INTERPOSED int listen(int fd, int backlog)
+{
+    if (__builtin_expect(real_listen == NULL, 0)) {
+        void *found = dlsym(RTLD_NEXT, "listen");
+        memcpy(&real_listen, &found, sizeof found);
+    }
+    int r = real_listen(fd, backlog);
+    if (r == 0 && !installed && tls.guard == 0 && !python_absent()) {
+        int saved = errno;
+        python_manager_listen_check();
+        errno = saved;
+    }
+    return r;
+}
 
 void python_manager_install(void)
 {
