@@ -43,6 +43,7 @@ typedef enum st_object_type {
     ST_TYPE_FOREIGN_PIPE = 22,
     ST_TYPE_FOREIGN_SHM = 23,       /* a segment of shm_open (preload/foreign_shm.h) */
     ST_TYPE_FOREIGN_POOL = 24,      /* a multiprocessing.Pool (preload/python_pool.c) */
+    ST_TYPE_FOREIGN_MANAGED = 25,   /* an object a multiprocessing manager serves (preload/python_manager.c) */
     ST_TYPE_COUNT
 } st_object_type;
 

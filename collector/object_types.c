@@ -28,6 +28,7 @@ static const st_object_type_descriptor descriptors[ST_TYPE_COUNT] = {
     [ST_TYPE_FOREIGN_PIPE] = { "pipe", st_foreign_pipe_describe },
     [ST_TYPE_FOREIGN_SHM] = { "shm", st_foreign_shm_describe },
     [ST_TYPE_FOREIGN_POOL] = { "pool", st_foreign_pool_describe },
+    [ST_TYPE_FOREIGN_MANAGED] = { "managed", st_foreign_managed_describe },
 };
 
 const st_object_type_descriptor *st_object_type_get(uint32_t type)

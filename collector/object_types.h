@@ -80,5 +80,6 @@ void st_foreign_queue_describe(const void *body, const st_clock_calibration *clo
 void st_foreign_pipe_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
 void st_foreign_pool_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
 void st_foreign_shm_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
+void st_foreign_managed_describe(const void *body, const st_clock_calibration *clock, st_object_view *view);
 
 #endif

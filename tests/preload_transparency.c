@@ -845,7 +845,7 @@ static void sem_named_cases(void)
     RET("unlink.again", sem_unlink(name));
 }
 
-/* ---- file descriptors: pipe, pipe2, socketpair, read, write, close --------- */
+/* ---- file descriptors: pipe, pipe2, socketpair, read, write, close, listen - */
 
 /* A C program's pipes are never watched (only multiprocessing's Pipe is),
  * so these lines prove the pass-through paths: results, errno on failure,
@@ -904,6 +904,19 @@ static void fd_cases(void)
     fd_epipe_case("socketpair", fds);
     snprintf(id_prefix, sizeof id_prefix, "fd ");
     RET("socketpair-bad-domain", socketpair(-1, SOCK_STREAM, 0, fds));
+    /* listen (a Python manager's server is found by its Listener's). */
+    int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+    RET("listen-unbound-socket", listen(listener, 4));
+    RET("listen-again", listen(listener, 4));
+    close(listener);
+    RET("listen-closed", listen(listener, 4));
+    int file = open("/dev/null", O_RDONLY);
+    RET("listen-not-a-socket", listen(file, 4));
+    close(file);
+    RET("listen-negative-fd", listen(-1, 4));
+    int datagram = socket(AF_UNIX, SOCK_DGRAM, 0);
+    RET("listen-datagram", listen(datagram, 4));
+    close(datagram);
     RET("read-negative-fd", (int)read(-1, buf, sizeof buf));
     RET("write-negative-fd", (int)write(-1, "x", 1));
     RET("read-huge-fd", (int)read(1 << 20, buf, sizeof buf));

@@ -1109,6 +1109,137 @@ static void test_python_try_failures_only_non_blocking(void **state)
     assert_int_equal(test_wait(run, RUN_TIMEOUT_MS), 0);
 }
 
+/* ---- multiprocessing managers ---------------------------------------------- */
+
+/* Read the session until the object named prefix has key == value; returns
+ * that reading (caller frees). */
+static json_object *json_wait_field(const char *session, const char *prefix, const char *key, int64_t value)
+{
+    double deadline = test_now() + WAIT_MS / 1000.0;
+    for (;;) {
+        json_object *json = read_json(session);
+        json_object *object = json_object_named(json, prefix), *field;
+        if (object && json_object_object_get_ex(object, key, &field) && json_object_get_int64(field) == value)
+            return json;
+        if (test_now() > deadline)
+            fail_msg("no object '%s...' with %s = %lld", prefix, key, (long long)value);
+        json_object_put(json);
+        test_sleep_ms(20);   /* a poll interval, not synchronization */
+    }
+}
+
+static int json_objects_of_type(json_object *json, const char *type)
+{
+    json_object *objects;
+    int count = 0;
+    if (!json || !json_object_object_get_ex(json, "objects", &objects))
+        return 0;
+    for (size_t i = 0; i < json_object_array_length(objects); i++)
+        if (strcmp(json_text(json_object_array_get_idx(objects, i), "type"), type) == 0)
+            count++;
+    return count;
+}
+
+/* A Manager's dict, list, Lock, Queue and Value, its server and three
+ * workers started with method: one "managed" object each, named from the line
+ * that asked the manager for it, with every call the server received
+ * counted (tests/python/manager_objects.py says which), the length of the
+ * dict and the list, and the server process shown with the role manager.
+ * Then a worker waits in a managed Lock's acquire(): waiting 1, and (a
+ * forked worker, which has the hooks) shown blocked on it. */
+static void python_manager_objects(const char *method)
+{
+    const char *session = test_session_new();
+    workdir_new();
+    const int64_t items = 20;
+    const bool forked = strcmp(method, "fork") == 0;
+    pid_t run = run_script(session, "manager_objects.py", method, "20");
+    wait_for_file("done");
+    json_object *json = read_json(session);
+    int64_t server = 0;
+    assert_int_equal(json_role(json, "manager", &server), 1);
+    assert_string_equal(json_text(json_process_named(json, "SyncManager-1"), "role"), "manager");
+    static const struct {
+        const char *name, *typeid;
+        int64_t calls_per_item, calls_more, length_per_item;   /* length -1: none */
+    } expected[] = {
+        { "manager.dict() shared_dict (manager_objects.py:", "dict", 3, 0, 3 },
+        { "manager.list() shared_list (manager_objects.py:", "list", 3, 0, 3 },
+        { "manager.Lock() guard (manager_objects.py:", "Lock", 0, 6, -1 },
+        { "manager.Queue() jobs (manager_objects.py:", "Queue", 3, 0, -1 },
+        { "manager.Value() total (manager_objects.py:", "Value", 0, 6, -1 },
+    };
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
+        json_object *object = json_object_named(json, expected[i].name), *length;
+        if (!object)
+            fail_msg("no object '%s...'", expected[i].name);
+        int64_t calls = expected[i].calls_per_item * items + expected[i].calls_more;
+        assert_string_equal(json_text(object, "type"), "managed");
+        assert_string_equal(json_text(object, "typeid"), expected[i].typeid);
+        assert_string_equal(json_text(object, "origin"), "multiprocessing.managers");
+        assert_int_equal(json_int(object, "calls"), calls);
+        assert_int_equal(json_int(object, "replies"), calls);
+        assert_int_equal(json_int(object, "waiting"), 0);
+        assert_int_equal(json_int(object, "server"), server);
+        (void)json_int(object, "calls_per_s");   /* the model's rate of the counter */
+        if (expected[i].length_per_item >= 0)
+            assert_int_equal(json_int(object, "length"), expected[i].length_per_item * items);
+        else
+            assert_false(json_object_object_get_ex(object, "length", &length));
+    }
+    /* One object per served object: no pipe, lock or queue of the manager's own. */
+    assert_int_equal(json_objects_of_type(json, "managed"), 5);
+    json_object *objects;
+    assert_true(json_object_object_get_ex(json, "objects", &objects));
+    assert_int_equal(json_object_array_length(objects), 5);
+    /* Forked workers inherit the hooks: listed by their calls (spawned
+     * ones have none, and touch nothing else watched). */
+    if (forked)
+        assert_int_equal(json_role(json, "worker", NULL), 3);
+    json_object_put(json);
+
+    /* The main process holds the lock (1 call); "waiter" asks for it (1
+     * call) and waits for the server's reply. */
+    touch("hold");
+    const char *guard = "manager.Lock() guard (manager_objects.py:";
+    json = json_wait_field(session, guard, "waiting", 1);
+    json_object *lock = json_object_named(json, guard);
+    assert_int_equal(json_int(lock, "calls"), 6 + 2);
+    assert_int_equal(json_int(lock, "replies"), 6 + 1);
+    if (forked) {
+        /* It marked itself blocked before sending the call the server counts. */
+        assert_int_equal(json_blocked_on(json, json_text(lock, "name"), "acquire"), 1);
+        assert_string_equal(json_text(json_process_named(json, "waiter"), "state"), "blocked");
+    }
+    json_object_put(json);
+
+    touch("release");
+    wait_for_file("done2");
+    json = read_json(session);
+    lock = json_object_named(json, guard);
+    assert_int_equal(json_int(lock, "calls"), 6 + 4);
+    assert_int_equal(json_int(lock, "replies"), 6 + 4);
+    assert_int_equal(json_int(lock, "waiting"), 0);
+    json_object_put(json);
+    touch("end");
+    assert_int_equal(test_wait(run, RUN_TIMEOUT_MS), 0);
+}
+
+static void test_python_manager_objects_fork(void **state)
+{
+    (void)state;
+    python_manager_objects("fork");
+}
+
+/* A server started by spawn hooks itself when its Listener listens;
+ * spawned workers receive the proxies pickled, and have no hooks: the
+ * server counts their calls all the same. */
+static void test_python_manager_objects_spawn(void **state)
+{
+    (void)state;
+    python_manager_objects("spawn");
+}
+
 /* ---- multiprocessing.shared_memory: segments and leaks ------------------- */
 
 /* The segment a test made (unlinked by teardown_shm, whatever happened). */
@@ -1305,6 +1436,8 @@ int main(void)
         cmocka_unit_test_teardown(test_python_processes_named_fork, teardown),
         cmocka_unit_test_teardown(test_python_processes_named_spawn, teardown),
         cmocka_unit_test_teardown(test_python_processes_named_forkserver, teardown),
+        cmocka_unit_test_teardown(test_python_manager_objects_fork, teardown),
+        cmocka_unit_test_teardown(test_python_manager_objects_spawn, teardown),
         cmocka_unit_test_teardown(test_python_shared_memory_shared_and_unlinked, teardown_shm),
         cmocka_unit_test_teardown(test_python_shared_memory_leak_found_and_collected, teardown_shm),
     };

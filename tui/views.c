@@ -774,6 +774,7 @@ static const key_figure key_figures[] = {
     { "dict", { .title = "entries", .field = "entries", .format = COLUMN_COUNT } },
     { "pool", { .title = "busy workers", .field = "workers_busy", .format = COLUMN_COUNT } },
     { "supervisor", { .title = "running workers", .field = "running", .format = COLUMN_COUNT } },
+    { "managed", { .title = "calls waiting for a reply", .field = "waiting", .format = COLUMN_COUNT } },
 };
 
 /* A type without a key figure graphs nothing (the cell is never known). */

@@ -54,6 +54,12 @@
  * read by the pool's result handler); stop sentinels (None) are not
  * counted. Its locks are members without a part; the rest is in pool.
  *
+ * An object a manager serves (ST_FOREIGN_PY_MANAGED, python_manager.c)
+ * uses part 0 only: acquisitions = method calls received by the server,
+ * releases = replies sent, waiters = calls received and not yet replied to
+ * (the callers waiting for a reply); its typeid, server and length replace
+ * the histogram (managed).
+ *
  * Statistics follow the table's conventions (table_layout.h): relaxed
  * atomics; a figure many processes write uses a read-modify-write.
  */
@@ -80,6 +86,7 @@ typedef enum st_foreign_kind {
     ST_FOREIGN_PTHREAD_COND,
     ST_FOREIGN_PY_PIPE,              /* multiprocessing.Pipe: a socketpair or os.pipe (interpose_pipe.c) */
     ST_FOREIGN_PY_POOL,              /* multiprocessing.Pool: its task and result pipes (python_pool.c) */
+    ST_FOREIGN_PY_MANAGED,           /* an object a multiprocessing manager serves (python_manager.c) */
     ST_FOREIGN_KIND_COUNT
 } st_foreign_kind;
 
@@ -150,6 +157,12 @@ typedef struct st_foreign_body {
             uint64_t task_ns_total;     /* worker time from reading a task to writing its result */
             uint64_t task_ns_max;
         } pool;
+        struct {                        /* an object a manager serves */
+            int64_t length;             /* len() of a dict or list after its last call; -1: not known */
+            int32_t server_pid;         /* the manager's server process (0 until it served a call) */
+            uint32_t pad;
+            char typeid[32];            /* what the manager registered it as: "dict", "Lock"... */
+        } managed;
     };
 } st_foreign_body;
 

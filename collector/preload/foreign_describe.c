@@ -1,7 +1,7 @@
 /* foreign_describe.c - the viewer's side of foreign objects: turning a
  * private copy of an st_foreign_body into the fields of the JSON type the
  * object shows as (lock, rlock, semaphore, bounded_semaphore, event,
- * condition, queue, pipe, pool).
+ * condition, queue, pipe, pool, managed).
  *
  * Field names are those of the native primitive of the same JSON type, so
  * the dashboard, --json and the deadlock detector (which follows "holder"
@@ -18,6 +18,8 @@
 #include "object_types.h"
 #include "preload/foreign_body.h"
 
+#include <string.h>
+
 static const char *const origins[ST_FOREIGN_KIND_COUNT] = {
     [ST_FOREIGN_PY_LOCK] = "multiprocessing.Lock",
     [ST_FOREIGN_PY_RLOCK] = "multiprocessing.RLock",
@@ -33,6 +35,7 @@ static const char *const origins[ST_FOREIGN_KIND_COUNT] = {
     [ST_FOREIGN_PTHREAD_COND] = "pthread_cond",
     [ST_FOREIGN_PY_PIPE] = "multiprocessing.Pipe",
     [ST_FOREIGN_PY_POOL] = "multiprocessing.Pool",
+    [ST_FOREIGN_PY_MANAGED] = "multiprocessing.managers",
 };
 
 static void origin_field(const st_foreign_body *b, st_object_view *view)
@@ -306,4 +309,36 @@ void st_foreign_pool_describe(const void *body, const st_clock_calibration *cloc
     st_field_u64(view, "workers_replaced", b->pool.workers_replaced, ST_FIELD_COUNTER);
     st_field_u64(view, "task_ns_total", b->pool.task_ns_total, ST_FIELD_COUNTER | ST_FIELD_DURATION);
     st_field_u64(view, "task_ns_max", b->pool.task_ns_max, ST_FIELD_DURATION);
+}
+
+/* An object a multiprocessing manager serves (python_manager.c): its own
+ * JSON type, "managed", not the native type of the same name: a manager's
+ * dict has none of a native dict's figures (entries, capacity, gets...),
+ * and a manager's Lock none of a lock's (holder, hold times), which the
+ * dashboard's lock view and the deadlock detector would read as known.
+ * "typeid" says what it is ("dict", "Lock", "Queue"...); "calls" counts
+ * the method calls its server received (its rate is the calls per
+ * second), "waiting" the calls received and not yet answered (each a
+ * process thread waiting for the reply), "length" the len() of a dict or
+ * list after its last call (left out for the other types). "waiting" is
+ * the server's own count, not a waiter count the model reconciles with
+ * the processes marked blocked: a caller need not be watched (a spawned
+ * worker that never started a manager has no hooks), and the count cannot
+ * outlive its caller (the server ends the call when the connection goes). */
+void st_foreign_managed_describe(const void *body, const st_clock_calibration *clock, st_object_view *view)
+{
+    (void)clock;
+    const st_foreign_body *b = body;
+    const st_foreign_part *p = &b->parts[0];
+    char typeid[sizeof b->managed.typeid + 1];
+    memcpy(typeid, b->managed.typeid, sizeof b->managed.typeid);
+    typeid[sizeof b->managed.typeid] = '\0';
+    st_field_text(view, "typeid", typeid, sizeof b->managed.typeid);
+    st_field_u64(view, "calls", p->acquisitions, ST_FIELD_COUNTER);
+    st_field_u64(view, "replies", p->releases, ST_FIELD_COUNTER);
+    st_field_u64(view, "waiting", p->waiters, 0);
+    if (b->managed.length >= 0)
+        st_field_u64(view, "length", (uint64_t)b->managed.length, 0);
+    st_field_pid(view, "server", b->managed.server_pid);
+    origin_field(b, view);
 }

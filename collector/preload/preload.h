@@ -253,6 +253,7 @@ typedef struct foreign_spec {
     unsigned part, op;
     uint32_t initial, maximum;      /* of the primary semaphore, if part 0 */
     const char *name;               /* unique-ified with " #2", " #3" ... */
+    const char *typeid;             /* ST_FOREIGN_PY_MANAGED: what the manager serves ("dict") */
 } foreign_spec;
 
 /* Create (or attach to, when the same key registered it) the object. */

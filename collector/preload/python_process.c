@@ -4,7 +4,8 @@
  * Only attributes are read, never a function called: the module
  * multiprocessing.process from sys.modules (if the program imported it),
  * its _current_process, that object's _name and _target.__name__; and
- * sys.argv[0] for the main process. The functions are found with dlsym once
+ * sys.argv[0] for the main process. A manager's server process (target
+ * BaseManager._run_server, name "SyncManager-1") has the role "manager". The functions are found with dlsym once
  * per process (a program that is not Python finds none and is never
  * asked); the interpreter's error indicator is saved before and restored
  * after. A fork child still carries its parent's _current_process until
@@ -16,6 +17,7 @@
 #include "synctop/text.h"
 
 #include <dlfcn.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef struct _object py_object;
@@ -129,6 +131,10 @@ static bool read_identity(bool is_main, char *name, size_t name_size, char *role
     }
     attribute_text(current, "_name", NULL, name, name_size);
     bool final = attribute_text(current, "_target", "__name__", role, role_size);
+    /* A manager's server process (multiprocessing.managers): its target is
+     * BaseManager._run_server. */
+    if (final && strcmp(role, "_run_server") == 0)
+        snprintf(role, role_size, "manager");
     api.dec_ref(current);
     return final;
 }

@@ -27,6 +27,7 @@
  * names their attribute.
  */
 #include "preload/preload.h"
+#include "preload/python_manager.h"
 #include "preload/python_site.h"
 #include "synctop/text.h"
 
@@ -558,6 +559,15 @@ static bool classify_pipe(const frame_info *frames, int count, py_site *out)
     return true;
 }
 
+/* BaseManager.start making the pipe its server sends its address on: the
+ * moment to hook the manager (python_manager.c), before its server forks. */
+static bool manager_starting(const frame_info *frames, int count)
+{
+    int pipe = count > 0 && is_socket_module(&frames[0]) ? 1 : 0;
+    return pipe + 1 < count && named(&frames[pipe], "Pipe") && named(&frames[pipe + 1], "BaseManager.start") &&
+           path_ends_with(frames[pipe + 1].path, "/multiprocessing/managers.py");
+}
+
 bool python_pipe_site_read(py_site *out)
 {
     if (api.state == 0) {
@@ -576,10 +586,45 @@ bool python_pipe_site_read(py_site *out)
     api.err_fetch(&type, &value, &traceback);
     int count = read_frames(frames, MAX_FRAMES);
     bool known = classify_pipe(frames, count, out);
+    if (!known && manager_starting(frames, count))
+        python_manager_install();
     api.err_restore(type, value, traceback);
     api.gil_release(held);
     tls.guard--;
     return known;
+}
+
+/* A manager's Server.__init__ on the stack (its Listener listening). */
+static bool manager_server_starting(const frame_info *frames, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (named(&frames[i], "Server.__init__") && path_ends_with(frames[i].path, "/multiprocessing/managers.py"))
+            return true;
+    return false;
+}
+
+void python_manager_listen_check(void)
+{
+    if (api.state == 0) {
+        tls.guard++;
+        api.state = lookup_api() ? 1 : -1;
+        tls.guard--;
+    }
+    /* socket.listen releases the GIL around the call: take it back (a
+     * thread that never ran Python has no state: skip). */
+    if (api.state != 1 || !api.is_initialized() || !api.this_thread_state())
+        return;
+    tls.guard++;
+    int held = api.gil_ensure();
+    frame_info frames[MAX_FRAMES];
+    py_object *type, *value, *traceback;
+    api.err_fetch(&type, &value, &traceback);
+    int count = read_frames(frames, MAX_FRAMES);
+    if (manager_server_starting(frames, count))
+        python_manager_install();
+    api.err_restore(type, value, traceback);
+    api.gil_release(held);
+    tls.guard--;
 }
 
 bool python_caller_site(char *variable, size_t variable_size, char *file, size_t file_size, int *line)

@@ -69,6 +69,12 @@ bool python_pipe_site_read(py_site *out);
  * qsize, full, __repr__...). */
 bool python_release_in_progress(void);
 
+/* For listen(): when a multiprocessing manager's Server is being made
+ * (Server.__init__ on the stack: a server process started by spawn or
+ * forkserver, which never ran BaseManager.start), install the manager hooks
+ * (python_manager.c). Callable with or without the GIL (it is taken). */
+void python_manager_listen_check(void);
+
 /* Whether the process was found not to be Python (after python_active()). */
 bool python_absent(void);
 /* For shm_open: the user's frame calling into multiprocessing (or the

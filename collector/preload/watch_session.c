@@ -172,6 +172,10 @@ static void foreign_body_init(void *raw, const void *params)
         body->initial = spec->initial;
         body->maximum = spec->maximum;
     }
+    if (spec->kind == ST_FOREIGN_PY_MANAGED) {
+        body->managed.length = -1;
+        snprintf(body->managed.typeid, sizeof body->managed.typeid, "%s", spec->typeid ? spec->typeid : "");
+    }
 }
 
 static st_foreign_body *body_at(st_table *watched, uint32_t slot)
@@ -181,7 +185,8 @@ static st_foreign_body *body_at(st_table *watched, uint32_t slot)
 
 static bool is_foreign_type(uint32_t type)
 {
-    return (type >= ST_TYPE_FOREIGN_LOCK && type <= ST_TYPE_FOREIGN_QUEUE) || type == ST_TYPE_FOREIGN_POOL;
+    return (type >= ST_TYPE_FOREIGN_LOCK && type <= ST_TYPE_FOREIGN_QUEUE) || type == ST_TYPE_FOREIGN_POOL ||
+           type == ST_TYPE_FOREIGN_MANAGED;
 }
 
 /* The copy number to try first for a name: objects made in a loop on one
