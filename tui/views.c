@@ -323,7 +323,7 @@ static const column_spec process_columns[] = {
       .help = "the name the process registered with" },
     { .title = "ROLE", .derive = process_role, .format = COLUMN_TEXT, .width = 9, .priority = 2,
       .help = "its part in the workload (worker, producer, supervised ...)" },
-    { .title = "STATE", .derive = process_state, .format = COLUMN_TEXT, .width = 12,
+    { .title = "STATE", .derive = process_state, .format = COLUMN_TEXT, .width = 14,
       .help = "running, blocked, starving (blocked too long), deadlock (in a wait-for cycle), "
               "unhealthy, crashed, stopped; '*' when the process has exited; \"exited N\" (its exit "
               "status) or \"killed SIGNAME\" once its parent reaped it" },
