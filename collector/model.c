@@ -83,7 +83,9 @@ void st_model_free(st_model *model)
 }
 
 /* A registered process found dead in a state that says it runs (its slot is
- * kept until the table needs it: a class sees who finished): "exited".
+ * kept until the table needs it: a class sees who finished): "exited", with
+ * its exit status or signal when its parent recorded them (the view's
+ * exit_* fields, from the slot).
  * "crashed" and "stopped" were written by whoever saw the end and stay. */
 static bool exited_unnoticed(st_process_state state)
 {
@@ -116,7 +118,8 @@ static st_result sample_processes(st_model *model, st_snapshot *snap)
         st_process_view *view = &snap->processes[i];
         const st_proc_sample *sample = &model->samples[i];
         bool same_process = sample->found && (view->start_ticks == 0 || sample->start_ticks == view->start_ticks);
-        view->alive = same_process && sample->state != 'Z' && sample->state != 'X';
+        /* Reaped (its end recorded): gone, whatever now has its pid. */
+        view->alive = same_process && !view->exit_known && sample->state != 'Z' && sample->state != 'X';
         if (!view->alive && exited_unnoticed(view->state))
             view->state = ST_PROCESS_EXITED;
         view->sampled = same_process;

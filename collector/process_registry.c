@@ -6,7 +6,10 @@
  * make a system call to learn who they are. A slot whose process died
  * (pid gone, or pid now used by a process with another start time) is
  * reclaimed when its pid registers again, when the table runs out of
- * process slots, or on st_table_reclaim_dead().
+ * process slots, or on st_table_reclaim_dead(). A process whose parent
+ * recorded its end (st_process_record_exit, process_control.c) is kept at
+ * least ST_EXITED_KEEP_NS after that, so a viewer shows how it ended, then
+ * freed by the next registration, or sooner if the table runs out of slots.
  */
 #include "internal.h"
 
@@ -77,11 +80,23 @@ static uint32_t reclaim_dead_locked(st_table *table)
     return reclaimed;
 }
 
+/* Whether slot holds a process reaped more than ST_EXITED_KEEP_NS ago:
+ * the viewer has had its time to show how it ended. */
+static bool exit_shown_long_enough(const st_process_slot *slot, uint64_t now_ns)
+{
+    if (__atomic_load_n(&slot->exit_recorded, __ATOMIC_ACQUIRE) != 1)
+        return false;
+    uint64_t exited = ST_LOAD(slot->exited_ns);
+    return now_ns > exited && now_ns - exited >= ST_EXITED_KEEP_NS;
+}
+
 /* Under the registry lock: the caller's slot, a stale slot of its pid, or a
- * free one (reclaiming dead processes when none is free). */
+ * free one (reclaiming dead processes when none is free). Slots of processes
+ * reaped long enough ago are freed on the way. */
 static st_process_slot *find_slot_locked(st_table *table, uint64_t start_ticks)
 {
     st_process_slot *free_one = NULL;
+    uint64_t now_ns = st_monotonic_ns();
     for (uint32_t i = 0; i < table->process_capacity; i++) {
         st_process_slot *slot = &table->processes[i];
         if (slot->status == ST_SLOT_LIVE && slot->pid == st_self_pid) {
@@ -89,6 +104,8 @@ static st_process_slot *find_slot_locked(st_table *table, uint64_t start_ticks)
                 return slot;              /* ours already (another handle) */
             free_slot(slot);              /* a dead process that had our pid */
         }
+        if (slot->status == ST_SLOT_LIVE && exit_shown_long_enough(slot, now_ns))
+            free_slot(slot);
         if (!free_one && slot->status == ST_SLOT_FREE)
             free_one = slot;
     }
@@ -134,6 +151,9 @@ static st_result register_locked(st_table *table, const char *name, const char *
         slot->blocked_object = 0;
         slot->blocked_op = ST_OP_NONE;
         slot->blocked_since_ns = 0;
+        slot->exit_recorded = 0;
+        slot->exit_status = 0;
+        slot->exited_ns = 0;
         char command[ST_PROCESS_NAME_MAX + 1];
         st_proc_self_command(command, sizeof command);
         /* The kernel cuts a command name to 15 bytes, maybe mid-character. */

@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 static void copy_name(char *dst, size_t dst_size, const char *src, size_t src_size)
 {
@@ -50,7 +51,10 @@ static bool take_process(const st_table_header *header, const st_process_slot *s
                          st_process_view *view, uint64_t now_ns)
 {
     if (slot->pid <= 0 || slot->state >= ST_PROCESS_STATE_COUNT || slot->blocked_op >= ST_OP_COUNT ||
-        slot->blocked_object > header->object_capacity)
+        slot->blocked_object > header->object_capacity || slot->exit_recorded > 1)
+        return false;
+    int status = slot->exit_status;
+    if (slot->exit_recorded && !(WIFEXITED(status) || (WIFSIGNALED(status) && WTERMSIG(status) < 128)))
         return false;
     memset(view, 0, sizeof *view);
     view->index = index;
@@ -62,6 +66,17 @@ static bool take_process(const st_table_header *header, const st_process_slot *s
     view->restarts = slot->restarts;
     if (slot->heartbeat_ns && now_ns > slot->heartbeat_ns)
         view->heartbeat_age_ns = now_ns - slot->heartbeat_ns;
+    view->exit_status = view->exit_signal = -1;
+    if (slot->exit_recorded) {
+        view->exit_known = true;
+        if (WIFEXITED(status)) {
+            view->exit_status = WEXITSTATUS(status);
+        } else {
+            view->exit_signal = WTERMSIG(status);
+            view->core_dumped = WCOREDUMP(status) != 0;
+        }
+        view->exited_for_ns = now_ns > slot->exited_ns ? now_ns - slot->exited_ns : 0;
+    }
     if (slot->blocked_object) {
         view->blocked = true;
         view->blocked_object = slot->blocked_object - 1;

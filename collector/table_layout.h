@@ -14,6 +14,8 @@
  *                    | st_process_slot [process_capacity]  256 B  |
  *                    |   pid + start time, name, role, state,     |
  *                    |   heartbeat, blocked on (object, op, since)|
+ *                    |   and, once its parent reaped it, its wait |
+ *                    |   status and when (exit_*)                 |
  *   object_offset    +--------------------------------------------+
  *                    | st_object_slot [object_capacity]    768 B  |
  *                    |   128 B header: status, type, name, creator|
@@ -52,7 +54,7 @@
 #include "clock.h"
 
 #define ST_TABLE_MAGIC 0x31656c6261547453ull  /* "StTable1" little-endian */
-#define ST_TABLE_ABI_VERSION 1u
+#define ST_TABLE_ABI_VERSION 2u   /* 2: process slots are 256 bytes apart and record an exit */
 #define ST_HEADER_SIZE 4096u
 #define ST_PROCESS_SLOT_SIZE 256u
 #define ST_OBJECT_SLOT_SIZE 768u
@@ -108,7 +110,19 @@ typedef struct st_process_slot {
     uint32_t blocked_object;        /* object slot + 1, 0 = not blocked */
     uint32_t blocked_op;            /* st_operation */
     uint64_t blocked_since_ns;      /* CLOCK_MONOTONIC */
+    /* How the process ended, written by its parent when it reaped it
+     * (st_process_record_exit): exit_status as wait() gave it, exited_ns,
+     * then exit_recorded (release). The slot is kept ST_EXITED_KEEP_NS after
+     * that, unless the table needs it (process_registry.c). */
+    uint32_t exit_recorded;         /* 1: exit_status and exited_ns are valid */
+    int32_t exit_status;            /* a wait status: WIFEXITED or WIFSIGNALED */
+    uint64_t exited_ns;             /* CLOCK_MONOTONIC, when it was reaped */
+    uint8_t reserved[ST_PROCESS_SLOT_SIZE - 128];   /* zero; room for later fields */
 } st_process_slot;
+
+/* How long a reaped process's slot is kept for the viewer, at least (a
+ * class sees who finished, and how), unless the table runs out of slots. */
+#define ST_EXITED_KEEP_NS 60000000000ull
 
 /* A log2 histogram: bucket b counts values in [2^b, 2^(b+1)) (bucket 0 also
  * holds 0 and 1); the last bucket holds everything above. */
@@ -176,7 +190,7 @@ typedef struct st_object_slot {
 } st_object_slot;
 
 _Static_assert(sizeof(st_table_header) <= ST_HEADER_SIZE, "header fits its page");
-_Static_assert(sizeof(st_process_slot) <= ST_PROCESS_SLOT_SIZE, "process slot fits");
+_Static_assert(sizeof(st_process_slot) == ST_PROCESS_SLOT_SIZE, "process slot is 256 bytes (the stride)");
 _Static_assert(sizeof(st_object_header) == ST_OBJECT_HEADER_SIZE, "object header is 128 bytes");
 _Static_assert(sizeof(st_object_slot) == ST_OBJECT_SLOT_SIZE, "object slot is 768 bytes");
 _Static_assert(sizeof(st_lock_body) <= ST_OBJECT_BODY_SIZE, "lock body fits");

@@ -16,7 +16,10 @@
  * semaphore at SEM_VALUE_MAX; mutexes normal, errorcheck, recursive,
  * robust and priority-inheriting, process-shared (the objects the preload
  * watches) and private; unnamed and named semaphores; condition variables;
- * shm_open and shm_unlink on a watched name and on one of synctop's own.
+ * shm_open and shm_unlink on a watched name and on one of synctop's own;
+ * wait, waitpid, wait3, wait4 and waitid reaping children that exited or
+ * were killed, with and without a status pointer, looking only (WNOWAIT,
+ * WNOHANG), with no child, with bad arguments.
  *
  * Every call is bounded: where a real call could block for good, its
  * deadline is near, or another thread releases what it waits for. A call
@@ -39,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -969,6 +973,108 @@ static void shm_cases(const char *prefix)
     shm_fd = -1;
 }
 
+/* ---- reaping children (wait, waitpid, wait3, wait4, waitid) ---------------- */
+
+/* A child that posts touch (a process-shared semaphore: under the preload
+ * it then has a process slot), waits for the end of hold (when >= 0), and
+ * ends: exit status how, or killed by signal -how. hold_other_end is
+ * closed in the child, so that the end of hold comes with the parent's. */
+static pid_t child_ending(int how, sem_t *touch, int hold, int hold_other_end)
+{
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork");
+    if (pid > 0)
+        return pid;
+    if (hold_other_end >= 0)
+        close(hold_other_end);
+    if (touch != NULL)
+        sem_post(touch);
+    char byte;
+    if (hold >= 0)
+        while (read(hold, &byte, 1) != 0 && errno == EINTR) {
+        }
+    if (how < 0)
+        raise(-how);
+    _exit(how);
+}
+
+/* A pid as a line may show it: "child" for the one expected. */
+static int reaped(pid_t pid, pid_t child)
+{
+    return pid == child && pid > 0 ? 1000000 : (int)pid;
+}
+
+static void emit_status(const char *suffix, int status)
+{
+    if (WIFEXITED(status))
+        emit("%s.status exited %d", call_id(suffix), WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        emit("%s.status killed %d", call_id(suffix), WTERMSIG(status));
+    else
+        emit("%s.status other", call_id(suffix));
+}
+
+static void wait_cases(void)
+{
+    snprintf(id_prefix, sizeof id_prefix, "wait.");
+    sem_t *touch = memory(sizeof *touch, true);
+    if (sem_init(touch, 1, 0) != 0)
+        die("sem_init");
+    int status = 0;
+    siginfo_t info;
+
+    RET("wait.none", reaped(wait(&status), 0));
+    RET("waitpid.none", reaped(waitpid(-1, &status, 0), 0));
+    RET("waitid.none", waitid(P_ALL, 0, &info, WEXITED));
+
+    int hold[2];
+    pipe_or_die(hold);
+    pid_t child = child_ending(3, touch, hold[0], hold[1]);
+    close(hold[0]);
+    RET("waitpid.running.nohang", reaped(waitpid(child, &status, WNOHANG), child));
+    memset(&info, 0, sizeof info);
+    RET("waitid.running.nohang", waitid(P_PID, (id_t)child, &info, WEXITED | WNOHANG));
+    emit("%s pid %d", call_id("waitid.running.nohang.info"), reaped(info.si_pid, child));
+    close(hold[1]);
+    memset(&info, 0, sizeof info);
+    RET("waitid.nowait", waitid(P_PID, (id_t)child, &info, WEXITED | WNOWAIT));
+    emit("%s pid %d code %d status %d", call_id("waitid.nowait.info"), reaped(info.si_pid, child), info.si_code,
+         info.si_status);
+    RET("waitpid.exit3", reaped(waitpid(child, &status, 0), child));
+    emit_status("waitpid.exit3", status);
+    RET("waitpid.reaped-already", reaped(waitpid(child, &status, 0), child));
+
+    child = child_ending(-SIGKILL, touch, -1, -1);
+    RET("wait4.null-status.killed", reaped(wait4(child, NULL, 0, NULL), child));
+    child = child_ending(-SIGKILL, touch, -1, -1);
+    struct rusage usage;
+    RET("wait4.killed", reaped(wait4(child, &status, 0, &usage), child));
+    emit_status("wait4.killed", status);
+
+    child = child_ending(7, touch, -1, -1);
+    RET("wait.exit7", reaped(wait(&status), child));
+    emit_status("wait.exit7", status);
+    child = child_ending(0, touch, -1, -1);
+    RET("wait.null-status", reaped(wait(NULL), child));
+    child = child_ending(5, NULL, -1, -1);
+    RET("wait3.exit5", reaped(wait3(&status, 0, NULL), child));
+    emit_status("wait3.exit5", status);
+
+    child = child_ending(9, touch, -1, -1);
+    memset(&info, 0, sizeof info);
+    RET("waitid.exit9", waitid(P_PID, (id_t)child, &info, WEXITED));
+    emit("%s pid %d code %d status %d", call_id("waitid.exit9.info"), reaped(info.si_pid, child), info.si_code,
+         info.si_status);
+    child = child_ending(-SIGTERM, touch, -1, -1);
+    memset(&info, 0, sizeof info);
+    RET("waitid.all.killed", waitid(P_ALL, 0, &info, WEXITED));
+    emit("%s pid %d code %d status %d", call_id("waitid.all.killed.info"), reaped(info.si_pid, child),
+         info.si_code, info.si_status);
+    RET("waitid.bad-idtype", waitid((idtype_t)77, 0, &info, WEXITED));
+    sem_destroy(touch);
+}
+
 int main(void)
 {
     main_thread = pthread_self();
@@ -986,6 +1092,7 @@ int main(void)
     fd_cases();
     shm_cases("st");
     shm_cases("synctop");
+    wait_cases();
     alarm(0);
     return 0;
 }

@@ -740,6 +740,74 @@ static void test_python_processes_named_forkserver(void **state)
     python_named_processes("forkserver", "ForkServerProcess-2");
 }
 
+/* The exit status or the signal of a process that ended, as --json says it:
+ * exactly one of the two is a number. */
+static void assert_exited(json_object *json, const char *name, int status, int signal)
+{
+    json_object *process = json_process_named(json, name);
+    if (!process)
+        fail_msg("no process '%s' in %s", name, json_object_to_json_string(json));
+    json_object *exit_status, *exit_signal;
+    assert_string_equal(json_text(process, "state"), "exited");
+    assert_true(json_object_object_get_ex(process, "exit_status", &exit_status));
+    assert_true(json_object_object_get_ex(process, "exit_signal", &exit_signal));
+    if (status >= 0) {
+        assert_true(json_object_is_type(exit_status, json_type_int));
+        assert_int_equal(json_object_get_int(exit_status), status);
+        assert_null(exit_signal);
+    } else {
+        assert_null(exit_status);
+        assert_true(json_object_is_type(exit_signal, json_type_int));
+        assert_int_equal(json_object_get_int(exit_signal), signal);
+    }
+}
+
+/* Processes joined by their parent show how they ended (the preload's
+ * waitpid); the main process, once synctop run reaped it, too. */
+static void python_exit_statuses(const char *method)
+{
+    const char *session = test_session_new();
+    workdir_new();
+    static char script_path[512];
+    snprintf(script_path, sizeof script_path, "%s/exit_statuses.py", PRELOAD_PYTHON_DIR);
+    command c = { .argv = { (char *)SYNCTOP_BINARY, (char *)"run", (char *)"--keep", (char *)"-s", (char *)session,
+                            (char *)"--", (char *)python3(), script_path, workdir, (char *)method, NULL } };
+    pid_t run = start(c);
+    wait_for_file("done");
+    json_object *json = read_json(session);
+    assert_non_null(json);
+    assert_exited(json, "finisher", 0, 0);
+    assert_exited(json, "failer", 3, 0);
+    assert_exited(json, "victim", -1, SIGKILL);
+    json_object *main_process = json_process_named(json, "exit_statuses.py");
+    assert_string_equal(json_text(main_process, "state"), "running");
+    json_object *unknown;
+    assert_true(json_object_object_get_ex(main_process, "exit_status", &unknown));
+    assert_null(unknown);
+    json_object_put(json);
+
+    touch("end");
+    assert_int_equal(test_wait(run, RUN_TIMEOUT_MS), 0);
+    json = read_json(session);   /* kept (--keep): the last word is synctop run's */
+    assert_non_null(json);
+    assert_exited(json, "exit_statuses.py", 0, 0);
+    assert_exited(json, "failer", 3, 0);
+    assert_exited(json, "victim", -1, SIGKILL);
+    json_object_put(json);
+}
+
+static void test_python_exit_statuses_fork(void **state)
+{
+    (void)state;
+    python_exit_statuses("fork");
+}
+
+static void test_python_exit_statuses_spawn(void **state)
+{
+    (void)state;
+    python_exit_statuses("spawn");
+}
+
 static void test_python_semaphore_caps_at_three(void **state)
 {
     (void)state;
@@ -1438,6 +1506,8 @@ int main(void)
         cmocka_unit_test_teardown(test_python_processes_named_forkserver, teardown),
         cmocka_unit_test_teardown(test_python_manager_objects_fork, teardown),
         cmocka_unit_test_teardown(test_python_manager_objects_spawn, teardown),
+        cmocka_unit_test_teardown(test_python_exit_statuses_fork, teardown),
+        cmocka_unit_test_teardown(test_python_exit_statuses_spawn, teardown),
         cmocka_unit_test_teardown(test_python_shared_memory_shared_and_unlinked, teardown_shm),
         cmocka_unit_test_teardown(test_python_shared_memory_leak_found_and_collected, teardown_shm),
     };

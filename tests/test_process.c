@@ -1,12 +1,15 @@
 /* test_process.c - process slots: explicit and implicit registration, states
- * and heartbeats, fork, and reclaiming the slot of a process killed with
- * SIGKILL. */
+ * and heartbeats, fork, reclaiming the slot of a process killed with
+ * SIGKILL, and the end a parent records when it reaps a child (exit status
+ * or signal, kept a while, then reclaimed). */
 #include "helpers.h"
+#include "internal.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <synctop/synctop.h>
@@ -200,6 +203,105 @@ static void test_unregister(void **state)
     st_model_free(model);
 }
 
+static int register_and_signal(void *arg)
+{
+    int code = *(int *)arg;
+    if (st_process_register(table, code ? "failer" : "finisher", NULL) != ST_OK)
+        return 2;
+    *flag = 1;
+    if (code < 0)
+        for (;;)
+            pause();
+    return code;
+}
+
+/* Fork a child that registers, wait for that, and read its start time. */
+static pid_t registered_child(int *code, uint64_t *start)
+{
+    *flag = 0;
+    pid_t child = test_spawn(register_and_signal, code);
+    assert_true(test_wait_count(flag, 1, TEST_WAIT_MS));
+    assert_int_equal(st_process_start_time(child, start), ST_OK);
+    assert_true(*start > 0);
+    return child;
+}
+
+static void test_recorded_exit_status_and_signal(void **state)
+{
+    (void)state;
+    static int three = 3, forever = -1;
+    uint64_t failer_start, victim_start;
+    pid_t failer = registered_child(&three, &failer_start);
+    assert_int_equal(test_wait(failer, TEST_WAIT_MS), 3);
+    pid_t victim = registered_child(&forever, &victim_start);
+    test_kill(victim);
+
+    /* Found dead, nothing recorded yet: exited, how is not known. */
+    st_model *model = refreshed_model();
+    assert_int_equal(find_pid(model, failer)->state, ST_PROCESS_EXITED);
+    assert_false(find_pid(model, failer)->exit_known);
+    assert_int_equal(find_pid(model, failer)->exit_status, -1);
+    st_model_free(model);
+
+    /* A stop is not an end; a wrong start time is another process. */
+    assert_int_equal(st_process_record_exit(table, failer, failer_start, 0x137f), ST_EINVAL);
+    assert_int_equal(st_process_record_exit(table, failer, failer_start + 1, 3 << 8), ST_ENOENT);
+    assert_int_equal(st_process_record_exit(NULL, failer, failer_start, 3 << 8), ST_EINVAL);
+    assert_int_equal(st_process_record_exit(table, failer, failer_start, 3 << 8), ST_OK);
+    /* Start time unknown: the slot of the pid whose process is gone. */
+    assert_int_equal(st_process_record_exit(table, victim, 0, SIGKILL), ST_OK);
+    /* Once recorded, an unknown start time finds nothing more to record. */
+    assert_int_equal(st_process_record_exit(table, victim, 0, SIGKILL), ST_ENOENT);
+
+    model = refreshed_model();
+    const st_process_view *view = find_pid(model, failer);
+    assert_non_null(view);
+    assert_int_equal(view->state, ST_PROCESS_EXITED);
+    assert_false(view->alive);
+    assert_true(view->exit_known);
+    assert_int_equal(view->exit_status, 3);
+    assert_int_equal(view->exit_signal, -1);
+    view = find_pid(model, victim);
+    assert_non_null(view);
+    assert_int_equal(view->state, ST_PROCESS_EXITED);
+    assert_true(view->exit_known);
+    assert_int_equal(view->exit_status, -1);
+    assert_int_equal(view->exit_signal, SIGKILL);
+    assert_false(view->core_dumped);
+    st_model_free(model);
+}
+
+static void test_exited_kept_a_while_then_reclaimed(void **state)
+{
+    (void)state;
+    static int zero = 0;
+    uint64_t start;
+    pid_t child = registered_child(&zero, &start);
+    assert_int_equal(test_wait(child, TEST_WAIT_MS), 0);
+    assert_int_equal(st_process_record_exit(table, child, start, 0), ST_OK);
+
+    /* A registration soon after leaves it for the viewer ... */
+    assert_int_equal(st_process_register(table, "newcomer", NULL), ST_OK);
+    st_model *model = refreshed_model();
+    assert_non_null(find_pid(model, child));
+    assert_int_equal(find_pid(model, child)->exit_status, 0);
+    st_model_free(model);
+
+    /* ... one after ST_EXITED_KEEP_NS frees it (the reap is moved back in time). */
+    st_process_slot *slot = NULL;
+    for (uint32_t i = 0; i < table->process_capacity; i++)
+        if (table->processes[i].status == ST_SLOT_LIVE && table->processes[i].pid == child)
+            slot = &table->processes[i];
+    assert_non_null(slot);
+    slot->exited_ns = st_monotonic_ns() - ST_EXITED_KEEP_NS - 1;
+    assert_int_equal(st_process_unregister(table), ST_OK);
+    assert_int_equal(st_process_register(table, "newcomer", NULL), ST_OK);
+    model = refreshed_model();
+    assert_null(find_pid(model, child));
+    assert_non_null(find_pid(model, getpid()));
+    st_model_free(model);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +311,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_killed_process_slot_is_reclaimed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_table_reclaims_dead_slots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unregister, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recorded_exit_status_and_signal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exited_kept_a_while_then_reclaimed, setup, teardown),
     };
     return cmocka_run_group_tests_name("process", tests, NULL, NULL);
 }

@@ -10,6 +10,9 @@
  *    when that is a private directory of ours, else in a new 0700
  *    directory; an explicit --log that is a link is refused (exit 2)
  *    before the command starts; and so is a bad -d in a real terminal.
+ *  - When the command ends, the dashboard's header says how ("COMMAND
+ *    ENDED: exit status 5 after ...", "... killed by SIGKILL after ..."),
+ *    LIVE is gone, and q exits with the command's status.
  *
  * The dashboard needs a terminal: those tests run synctop inside a private
  * tmux server (as tests/test_dashboard.c does), from a script that prints
@@ -492,6 +495,45 @@ static void test_a_bad_delay_in_a_terminal_starts_nothing(void **state)
     assert_int_equal(test_shm_count(session), 0);
 }
 
+/* ---- the end of the command ---------------------------------------------------------------- */
+
+/* The dashboard says how the command ended and stops there; q then exits
+ * with the command's status. The command waits for a file the test makes,
+ * so the dashboard is certainly up (LIVE) before it ends. */
+static void command_end_shown(const char *how, const char *expected, int status)
+{
+    const char *session = test_session_new();
+    char go[192], args[640];
+    path_in(go, sizeof go, work_dir, "go");
+    snprintf(args, sizeof args,
+             "--dashboard -s %s -- sh -c 'while [ ! -e %s ]; do sleep 0.05; done; echo run-output; %s'", session,
+             go, how);
+    start_in_terminal("", args);
+    char *screen = wait_for_screen("LIVE");
+    free(screen);
+    write_file(go, "", 0600);
+    screen = wait_for_screen(expected);
+    if (strstr(screen, "LIVE") != NULL)
+        fail_msg("the dashboard still says LIVE after the command ended:\n%s", screen);
+    assert_non_null(strstr(screen, "These are its last figures"));
+    free(screen);
+    screen = quit_dashboard();
+    assert_int_equal(status_on(screen), status);
+    free(screen);
+}
+
+static void test_the_dashboard_shows_the_exit_status_of_the_command(void **state)
+{
+    (void)state;
+    command_end_shown("exit 5", "COMMAND ENDED: exit status 5 after ", 5);
+}
+
+static void test_the_dashboard_shows_the_signal_that_killed_the_command(void **state)
+{
+    (void)state;
+    command_end_shown("kill -9 $$", "COMMAND ENDED: killed by SIGKILL after ", 128 + 9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +543,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_log_given_as_a_link_is_refused_before_the_command_starts, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_a_bad_delay_in_a_terminal_starts_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_the_dashboard_shows_the_exit_status_of_the_command, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_the_dashboard_shows_the_signal_that_killed_the_command, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -693,6 +693,12 @@ static void check_views(const st_model *model, uint32_t processes, uint32_t obje
             assert_true(p->blocked_object < objects);
             assert_true((unsigned)p->blocked_op < ST_OP_COUNT);
         }
+        /* An end is an exit code or a signal, never both, never a stop. */
+        if (p->exit_known)
+            assert_true((p->exit_status >= 0 && p->exit_status <= 255 && p->exit_signal == -1) ||
+                        (p->exit_status == -1 && p->exit_signal > 0 && p->exit_signal < 128));
+        else
+            assert_true(p->exit_status == -1 && p->exit_signal == -1);
     }
     for (size_t i = 0; i < no; i++) {
         const st_object_view *o = st_model_object(model, i);
@@ -765,6 +771,11 @@ static void test_fuzz_slots(void **state)
                 p->state = rand() % 4 ? (uint32_t)(rand() % ST_PROCESS_STATE_COUNT) : rand32();
                 p->blocked_object = rand() % 4 ? (uint32_t)(rand() % (SMALL_OBJECTS + 3)) : rand32();
                 p->blocked_op = rand() % 4 ? (uint32_t)(rand() % ST_OP_COUNT) : rand32();
+                /* An end recorded or not; an exit code, a signal, or anything. */
+                p->exit_recorded = rand() % 4 ? (uint32_t)(rand() % 2) : rand32();
+                p->exit_status = rand() % 3 == 0 ? (rand() % 256) << 8
+                                 : rand() % 2   ? rand() % 160
+                                                : (int32_t)rand32();
             }
             for (uint32_t i = 0; i < SMALL_OBJECTS; i++) {
                 st_object_slot *o = &writer->objects[i];

@@ -44,6 +44,7 @@
 #include <synctop/process.h>
 #include <synctop/result.h>
 
+#include "end_text.h"
 #include "format.h"
 
 /* ---- a text table with columns described as data ------------------------ */
@@ -165,9 +166,13 @@ static void process_cell(const void *context, size_t row, size_t column, char *c
         format_text(process->role[0] ? process->role : "-", cell, CELL_BYTES);
         break;
     case P_STATE:
-        /* '*': the pid is gone or now belongs to another process. */
-        snprintf(cell, CELL_BYTES, "%s%s", st_process_state_name(process->state),
-                 process->alive ? "" : "*");
+        /* '*': the pid is gone or now belongs to another process; once
+         * reaped under watch, how it ended ("exited 3", "killed SIGKILL"). */
+        if (process->exit_known && !process->alive)
+            end_process_text(process, cell, CELL_BYTES);
+        else
+            snprintf(cell, CELL_BYTES, "%s%s", st_process_state_name(process->state),
+                     process->alive ? "" : "*");
         break;
     case P_CPU:
         if (process->sampled && isfinite(process->cpu_percent))

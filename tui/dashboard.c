@@ -22,7 +22,11 @@
  *     creation time, a process's pid and start time), so it follows its row
  *     when the order changes;
  *   - per view, each section's sort column and scroll;
- *   - the history of each item's key figure (history.c), for sparklines.
+ *   - the history of each item's key figure (history.c), for sparklines;
+ *   - under `synctop run --dashboard`, whether the command ended (asked of
+ *     run_command.c through dashboard_command at every wake-up): once it
+ *     has, one last refresh, then the figures stay as they were, frozen,
+ *     and the header says how and when it ended until q.
  */
 #include "config.h"
 
@@ -58,6 +62,7 @@
 #define MESSAGE_MS 3000
 #define MAX_WAIT_MS 1000             /* getch wakes at least this often to see a stop signal */
 #define DEADLOCK_BANNER_LINES 3
+#define ENDED_TEXT_BYTES 96
 
 typedef enum screen_mode { SHOW_LIST, SHOW_DETAIL, SHOW_HELP } screen_mode;
 typedef enum prompt_kind { PROMPT_NONE, PROMPT_SEARCH, PROMPT_FILTER } prompt_kind;
@@ -111,6 +116,10 @@ typedef struct dashboard {
     screen_layout layout;
     bool redraw;
     bool quit;
+
+    const dashboard_command *command;   /* synctop run's command, or NULL */
+    bool command_ended;                 /* then the figures are frozen */
+    char ended_text[ENDED_TEXT_BYTES];  /* "COMMAND ENDED: ..." */
 } dashboard;
 
 static uint64_t now_ms(void)
@@ -681,6 +690,10 @@ static void draw(dashboard *d)
         .status_role = waiting || d->paused ? ROLE_STATUS_PAUSED : ended ? ROLE_STATUS_ENDED : ROLE_STATUS_LIVE,
         .delay_s = d->delay_s,
     };
+    if (d->command_ended) {
+        status.status = d->ended_text;
+        status.status_role = ROLE_STATUS_ENDED;
+    }
     int y = 0;
     int header = meters_height(d->model, &d->data, COLS);
     if (header > LINES / 2)
@@ -694,6 +707,13 @@ static void draw(dashboard *d)
         snprintf(text, sizeof text,
                  " SESSION ENDED: '%s' was removed. These are its last figures; synctop attaches again if it "
                  "comes back.", d->session);
+        screen_fill(y, 0, COLS, screen_attr(ROLE_STATUS_ENDED));
+        screen_put(y++, 0, COLS, screen_attr(ROLE_STATUS_ENDED), text);
+    }
+    if (d->command_ended) {
+        char text[200];
+        snprintf(text, sizeof text, " %s. These are its last figures (no more refreshes); q quits.",
+                 d->ended_text);
         screen_fill(y, 0, COLS, screen_attr(ROLE_STATUS_ENDED));
         screen_put(y++, 0, COLS, screen_attr(ROLE_STATUS_ENDED), text);
     }
@@ -1042,7 +1062,7 @@ static int wait_for_key(dashboard *d)
 {
     uint64_t now = now_ms();
     long wait = MAX_WAIT_MS;
-    if (!d->paused)
+    if (!d->paused && !d->command_ended)
         wait = d->next_refresh_ms > now ? (long)(d->next_refresh_ms - now) : 0;
     if (wait > MAX_WAIT_MS)
         wait = MAX_WAIT_MS;
@@ -1052,7 +1072,24 @@ static int wait_for_key(dashboard *d)
     return getch();
 }
 
+/* Whether synctop run's command ended just now: then the last figures. */
+static void check_command(dashboard *d)
+{
+    if (d->command == NULL || d->command_ended)
+        return;
+    if (!d->command->ended(d->command->context, d->ended_text, sizeof d->ended_text))
+        return;
+    refresh_model(d);          /* the figures at the end, the command's own exit among them */
+    d->command_ended = true;   /* and no more after them */
+    d->redraw = true;
+}
+
 int dashboard_run(const synctop_options *options)
+{
+    return dashboard_run_command(options, NULL);
+}
+
+int dashboard_run_command(const synctop_options *options, const dashboard_command *command)
 {
     dashboard *d = calloc(1, sizeof *d);
     if (d == NULL) {
@@ -1073,8 +1110,10 @@ int dashboard_run(const synctop_options *options)
         return 1;
     }
     memcpy(d->session, session, sizeof session);
+    d->command = command;
 
     refresh_model(d);
+    check_command(d);
     d->next_refresh_ms = now_ms() + (uint64_t)(d->delay_s * 1000.0);
     bool message_shown = false;
     while (!d->quit && !screen_stop_requested()) {
@@ -1094,8 +1133,9 @@ int dashboard_run(const synctop_options *options)
             else
                 handle_action(d, keys_decode(key));
         }
+        check_command(d);
         uint64_t now = now_ms();
-        if (!d->paused && now >= d->next_refresh_ms) {
+        if (!d->paused && !d->command_ended && now >= d->next_refresh_ms) {
             refresh_model(d);
             d->next_refresh_ms += (uint64_t)(d->delay_s * 1000.0);
             if (d->next_refresh_ms <= now)

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "end_text.h"
 #include "format.h"
 #include "screen.h"
 #include "timeline.h"
@@ -149,6 +150,11 @@ static void process_figures(detail_page *page, const st_process_view *process, i
     FIGURE("role", "%s", process->role[0] ? process->role : "-");
     FIGURE("state", "%s", st_process_state_name(process->state));
     FIGURE("alive", "%s", process->alive ? "yes" : "no (exited)");
+    if (process->exit_known) {
+        char end[END_TEXT_BYTES];
+        FIGURE("ended", "%s, %s ago", end_process_text(process, end, sizeof end),
+               format_duration_ns(process->exited_for_ns, unit));
+    }
     FIGURE("cpu_percent", "%s", process->sampled ? "" : "-");
     if (process->sampled)
         snprintf(figures[count - 1].value, sizeof figures[count - 1].value, "%.1f", process->cpu_percent);

@@ -9,6 +9,7 @@
  *                      "cpu_percent"|null, "rss_bytes"|null, "starving",
  *                      "deadlocked", "restarts",
  *                      "heartbeat_age_ns"|null,
+ *                      "exit_status"|null, "exit_signal"|null,
  *                      "blocked_on": null | { "object", "operation", "for_ns" } } ],
  *     "objects":   [ { "type", "name", "creator_pid", "created_ns",
  *                      <field name>: <value>, ...,
@@ -103,6 +104,13 @@ static json_object *process_to_json(const st_process_view *process)
     json_object_object_add(obj, "heartbeat_age_ns",
                            process->heartbeat_age_ns ? json_object_new_uint64(process->heartbeat_age_ns) : NULL);
     json_object_object_add(obj, "blocked_on", blocked_on_to_json(process));
+    /* How it ended, once its parent reaped it under watch: one of the two. */
+    json_object_object_add(obj, "exit_status",
+                           process->exit_known && process->exit_status >= 0
+                               ? json_object_new_int64(process->exit_status) : NULL);
+    json_object_object_add(obj, "exit_signal",
+                           process->exit_known && process->exit_signal > 0
+                               ? json_object_new_int64(process->exit_signal) : NULL);
     return obj;
 }
 

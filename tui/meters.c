@@ -241,7 +241,7 @@ void meters_draw(const st_model *model, const dataset *data, const meters_status
         int x = right_x + screen_put(y, right_x, right_width, screen_attr(ROLE_METER_LABEL), lines[i].label);
         if (i == 0) {
             x += screen_put(y, x, right_x + right_width - x, screen_attr(ROLE_TITLE), status->session);
-            char badge[48];
+            char badge[112];
             if (strcmp(status->status, "LIVE") == 0)
                 snprintf(badge, sizeof badge, " %s %.3gs ", status->status, status->delay_s);
             else

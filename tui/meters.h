@@ -13,7 +13,7 @@
 
 typedef struct meters_status {
     const char *session;       /* the session's name */
-    const char *status;        /* "LIVE", "PAUSED", "SESSION ENDED", "WAITING" */
+    const char *status;        /* "LIVE", "PAUSED", "SESSION ENDED", "WAITING", "COMMAND ENDED: ..." */
     screen_role status_role;
     double delay_s;            /* refresh interval, shown with LIVE */
 } meters_status;

@@ -28,7 +28,13 @@
  *     from /dev/null; the dashboard runs until quit, then the command, if
  *     still running, is stopped (SIGTERM to its group, SIGKILL 2 s later)
  *     and the exit status is the dashboard's; if the command had ended,
- *     its own.
+ *     its own. The dashboard asks us at every wake-up whether the command
+ *     ended (dashboard_command): we reap it then (WNOHANG), and from then
+ *     on its header says "COMMAND ENDED: exit status N after T" and its
+ *     figures stay frozen until q. T runs from the fork to the SIGCHLD.
+ *  5. Whenever we reap the command, its wait status goes into its process
+ *     slot (st_process_record_exit, by pid and start time): it is the main
+ *     process of the session, and no preload sees its end.
  */
 #include "config.h"
 
@@ -55,6 +61,7 @@
 
 #include "cli_text.h"
 #include "dashboard.h"
+#include "end_text.h"
 #include "options.h"
 #include "run_log.h"
 
@@ -359,6 +366,71 @@ static int exit_status_of(int status)
     return 1;
 }
 
+/* ---- the command while it runs, and its end ---- */
+
+typedef struct command_run {
+    pid_t pid;
+    uint64_t start_ticks;    /* its identity with the pid (0: not known) */
+    uint64_t started_ns;     /* CLOCK_MONOTONIC, at the fork */
+    st_table *table;         /* where its end is recorded; NULL: unobserved */
+    bool reaped;
+    int wait_status;         /* once reaped */
+    uint64_t ran_ns;         /* once reaped: from the fork to its end */
+} command_run;
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+/* When SIGCHLD came (the command is our only child): its end, to the
+ * moment, however late the dashboard asks. 0 until then. */
+static uint64_t child_ended_ns;
+
+static void note_child_ended(int sig)
+{
+    (void)sig;
+    int saved_errno = errno;
+    uint64_t now = monotonic_ns();   /* clock_gettime is async-signal-safe */
+    uint64_t none = 0;
+    __atomic_compare_exchange_n(&child_ended_ns, &none, now, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    errno = saved_errno;
+}
+
+static void command_reaped(command_run *run, int status)
+{
+    run->reaped = true;
+    run->wait_status = status;
+    uint64_t end = __atomic_load_n(&child_ended_ns, __ATOMIC_RELAXED);
+    if (end == 0)
+        end = monotonic_ns();
+    run->ran_ns = end > run->started_ns ? end - run->started_ns : 0;
+    /* ST_ENOENT when it never registered (a shell that ran no watched call). */
+    if (run->table != NULL)
+        st_process_record_exit(run->table, run->pid, run->start_ticks, status);
+}
+
+/* dashboard_command.ended: reap the command if it ended. */
+static bool command_ended(void *context, char *text, size_t size)
+{
+    command_run *run = context;
+    if (!run->reaped) {
+        int status;
+        pid_t r;
+        do {
+            r = waitpid(run->pid, &status, WNOHANG);
+        } while (r < 0 && errno == EINTR);
+        if (r == run->pid)
+            command_reaped(run, status);
+    }
+    if (!run->reaped)
+        return false;
+    end_command_text(run->wait_status, run->ran_ns, text, size);
+    return true;
+}
+
 /* ---- waiting like a shell ---- */
 
 static volatile sig_atomic_t forward_to;
@@ -369,18 +441,36 @@ static void forward_signal(int sig)
         kill((pid_t)forward_to, sig);
 }
 
-static int wait_for(pid_t pid)
+/* Reap pid: its wait status, or -1. */
+static int reap(pid_t pid)
 {
     int status;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR)
-            return 1;
+            return -1;
     }
+    return status;
+}
+
+static int wait_for(pid_t pid)
+{
+    int status = reap(pid);
+    return status < 0 ? 1 : exit_status_of(status);
+}
+
+/* Reap the command, recording its end; its exit status. */
+static int wait_for_command(command_run *run)
+{
+    int status = reap(run->pid);
+    if (status < 0)
+        return 1;
+    command_reaped(run, status);
     return exit_status_of(status);
 }
 
-static int wait_plain(pid_t pid)
+static int wait_plain(command_run *run)
 {
+    pid_t pid = run->pid;
     struct sigaction ignore = { .sa_handler = SIG_IGN }, forward = { .sa_handler = forward_signal }, old_int,
                      old_quit, old_term, old_hup;
     sigemptyset(&ignore.sa_mask);
@@ -390,7 +480,7 @@ static int wait_plain(pid_t pid)
     sigaction(SIGQUIT, &ignore, &old_quit);
     sigaction(SIGTERM, &forward, &old_term);
     sigaction(SIGHUP, &forward, &old_hup);
-    int status = wait_for(pid);
+    int status = wait_for_command(run);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGQUIT, &old_quit, NULL);
     sigaction(SIGTERM, &old_term, NULL);
@@ -408,27 +498,26 @@ static void sleep_ms(int ms)
 
 /* Stop the command's process group if it still runs (*stopped says so);
  * its exit status. */
-static int stop_group(pid_t pid, bool *stopped)
+static int stop_group(command_run *run, bool *stopped)
 {
-    int status;
+    char unused[END_TEXT_BYTES];
     *stopped = false;
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid)
-        return exit_status_of(status);
+    if (command_ended(run, unused, sizeof unused))
+        return exit_status_of(run->wait_status);
     *stopped = true;
-    kill(-pid, SIGTERM);
+    kill(-run->pid, SIGTERM);
     for (int waited = 0; waited < STOP_GRACE_MS; waited += 20) {
-        r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return exit_status_of(status);
+        if (command_ended(run, unused, sizeof unused))
+            return exit_status_of(run->wait_status);
         sleep_ms(20);
     }
-    kill(-pid, SIGKILL);
-    return wait_for(pid);
+    kill(-run->pid, SIGKILL);
+    return wait_for_command(run);
 }
 
-/* The dashboard on session, as `synctop -s SESSION [-d DELAY]` opens it. */
-static int run_dashboard(const char *session, const char *delay)
+/* The dashboard on session, as `synctop -s SESSION [-d DELAY]` opens it,
+ * told when the command ends. */
+static int run_dashboard(const char *session, const char *delay, command_run *run)
 {
     char *args[8];
     int n = 0;
@@ -444,7 +533,8 @@ static int run_dashboard(const char *session, const char *delay)
     int status = options_parse(n, args, &options, stderr);
     if (status != 0)
         return status;
-    return dashboard_run(&options);
+    dashboard_command command = { .ended = command_ended, .context = run };
+    return dashboard_run_command(&options, &command);
 }
 
 /* Start the command as planned. Returns its pid, or -1 after saying why;
@@ -488,11 +578,12 @@ static pid_t start_command(const child_plan *plan, int *status)
 /* The dashboard on the session until quit; then the command is stopped if
  * it still runs. The exit status: the command's if it had ended, else the
  * dashboard's. */
-static int watch_with_dashboard(pid_t pid, const run_options *options, const char *session, const run_log *log)
+static int watch_with_dashboard(command_run *run, const run_options *options, const char *session,
+                                const run_log *log)
 {
-    int dashboard_status = run_dashboard(session, options->delay);
+    int dashboard_status = run_dashboard(session, options->delay, run);
     bool stopped;
-    int status = stop_group(pid, &stopped);
+    int status = stop_group(run, &stopped);
     char command[CLI_MESSAGE_BYTES / 2], path[CLI_MESSAGE_BYTES];
     fprintf(stderr, "synctop run: the output of %s is in %s\n",
             cli_shown(options->command[0], command, sizeof command), cli_shown(log->path, path, sizeof path));
@@ -542,18 +633,28 @@ int run_command_main(int argc, char **argv)
         .session = session,
         .log_fd = dashboard ? log.fd : -1,
     };
+    if (dashboard) {
+        /* The moment the command ends, for "COMMAND ENDED ... after T". */
+        struct sigaction ended = { .sa_handler = note_child_ended, .sa_flags = SA_RESTART | SA_NOCLDSTOP };
+        sigemptyset(&ended.sa_mask);
+        sigaction(SIGCHLD, &ended, NULL);
+    }
+    command_run run = { .table = table, .started_ns = monotonic_ns() };
     pid_t pid = start_command(&plan, &status);
+    run.pid = pid;
+    if (pid > 0 && st_process_start_time(pid, &run.start_ticks) != ST_OK)
+        run.start_ticks = 0;   /* /proc unreadable: its slot is found by pid alone */
     if (pid < 0) {
         /* status says why */
     } else if (dashboard) {
-        status = watch_with_dashboard(pid, &options, session, &log);
+        status = watch_with_dashboard(&run, &options, session, &log);
     } else {
         if (table != NULL && isatty(STDERR_FILENO)) {
             char shown[CLI_MESSAGE_BYTES / 2];
             fprintf(stderr, "synctop run: watching %s in session '%s' (see it with: synctop -s %s)\n",
                     cli_shown(options.command[0], shown, sizeof shown), session, session);
         }
-        status = wait_plain(pid);
+        status = wait_plain(&run);
     }
     if (dashboard)
         run_log_close(&log, pid < 0);   /* a command that never started wrote nothing */

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "end_text.h"
 #include "format.h"
 
 /* ---- small helpers --------------------------------------------------------- */
@@ -77,11 +78,16 @@ static void process_role(const column_spec *column, const list_row *row, const d
 }
 
 /* The state, with what the model found: "deadlock" wins over "blocked";
- * '*' marks a process that exited (its pid is gone or was reused). */
+ * '*' marks a process that exited (its pid is gone or was reused); one
+ * whose parent recorded its end says how: "exited 3", "killed SIGKILL". */
 static void process_state(const column_spec *column, const list_row *row, const dataset *data, cell_value *out)
 {
     const st_process_view *process = row->process;
     char text[CELL_TEXT_BYTES];
+    if (process->exit_known && !process->alive) {
+        set_text(out, end_process_text(process, text, sizeof text));
+        return;
+    }
     const char *state = process->deadlocked ? "deadlock"
                         : process->starving ? "starving"
                                             : st_process_state_name(process->state);
@@ -317,9 +323,10 @@ static const column_spec process_columns[] = {
       .help = "the name the process registered with" },
     { .title = "ROLE", .derive = process_role, .format = COLUMN_TEXT, .width = 9, .priority = 2,
       .help = "its part in the workload (worker, producer, supervised ...)" },
-    { .title = "STATE", .derive = process_state, .format = COLUMN_TEXT, .width = 9,
+    { .title = "STATE", .derive = process_state, .format = COLUMN_TEXT, .width = 14,
       .help = "running, blocked, starving (blocked too long), deadlock (in a wait-for cycle), "
-              "unhealthy, crashed, stopped; '*' when the process has exited" },
+              "unhealthy, crashed, stopped; '*' when the process has exited; \"exited N\" (its exit "
+              "status) or \"killed SIGNAME\" once its parent reaped it" },
     { .title = "CPU%", .derive = process_cpu, .format = COLUMN_PERCENT, .width = 5, .warn_at = 50,
       .bad_at = 90, .help = "share of one CPU used since the last refresh" },
     { .title = "MEM", .derive = process_memory, .format = COLUMN_BYTES, .width = 7, .priority = 1,

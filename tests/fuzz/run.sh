@@ -30,7 +30,7 @@ mkdir -p "$out/corpus"
 
 # The library's viewer side: every collector/*.c plus the foreign objects'
 # describe and gc code that libsynctop_core takes from collector/preload/.
-sources="$src/tests/fuzz/fuzz_reader.c $src/tui/json_output.c $src/tui/batch_output.c $src/tui/format.c
+sources="$src/tests/fuzz/fuzz_reader.c $src/tui/json_output.c $src/tui/batch_output.c $src/tui/format.c $src/tui/end_text.c
          $src/collector/preload/foreign_describe.c $src/collector/preload/foreign_shm.c"
 for file in "$src"/collector/*.c; do
     sources="$sources $file"

@@ -98,6 +98,15 @@ typedef struct st_process_view {
     bool sampled;                /* /proc figures below are known */
     double cpu_percent;          /* of one CPU; may exceed 100 with threads */
     uint64_t rss_bytes;          /* resident memory, as ps shows it */
+    /* How it ended, when its parent reaped it under watch (libsynctop's
+     * st_process_record_exit, or the preload of `synctop run`): exactly one
+     * of exit_status (0-255, it exited) and exit_signal (> 0, a signal
+     * killed it) is set, the other is -1. Both -1 when not known. */
+    bool exit_known;
+    int exit_status;
+    int exit_signal;
+    bool core_dumped;            /* killed with a core dump */
+    uint64_t exited_for_ns;      /* since it was reaped */
 } st_process_view;
 
 /* Per-CPU figures kept for at most this many CPUs (the rest share the total). */

@@ -65,6 +65,23 @@ st_result st_process_heartbeat(st_table *table);
 /* Release the calling process's slot (a clean exit). */
 st_result st_process_unregister(st_table *table);
 
+/* The start time of process pid (/proc/PID/stat field 22, clock ticks
+ * since boot): with the pid, its identity, as a pid may be reused. A parent
+ * reads it for its child while the child exists (running, or a zombie not
+ * yet reaped). ST_ENOENT when there is no such process. */
+st_result st_process_start_time(pid_t pid, uint64_t *start_ticks);
+
+/* Record how a process of the session ended, as its parent learned when it
+ * reaped it: status is the wait status waitpid() gave (WIFEXITED or
+ * WIFSIGNALED; a stop is ST_EINVAL). The process is (pid, start_ticks), as
+ * st_process_start_time() read it before the reap; start_ticks 0 means "not
+ * known": then the slot of pid must be one whose process is gone and whose
+ * end is not recorded yet. The viewer shows the process as exited with its
+ * exit status or the signal that killed it, for at least 60 s unless the
+ * table needs the slot. ST_ENOENT when no such process is registered (it
+ * never touched the session, or its slot was reclaimed). */
+st_result st_process_record_exit(st_table *table, pid_t pid, uint64_t start_ticks, int status);
+
 const char *st_process_state_name(st_process_state state);
 const char *st_operation_name(st_operation op);
 
