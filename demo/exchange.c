@@ -367,8 +367,9 @@ static enum transfer dict_send(struct exchange *x, const struct record *r, int64
     }
 }
 
-/* Get and delete key into r: MOVED, or NOT_YET when it is not there. */
-static enum transfer dict_take(struct exchange *x, const char *key, struct record *r)
+/* Copy key's value into r (and delete it when take): MOVED, or NOT_YET
+ * when the key is not there. */
+static enum transfer dict_fetch(struct exchange *x, const char *key, struct record *r, bool take)
 {
     size_t size = 0;
     st_result result = st_dict_get(x->dict, key, r, sizeof *r, &size);
@@ -378,7 +379,7 @@ static enum transfer dict_take(struct exchange *x, const char *key, struct recor
         return BROKEN;
     if (size != sizeof *r)
         memset(r, 0, sizeof *r);   /* counted as corrupted */
-    return outcome(st_dict_delete(x->dict, key), "st_dict_delete(" DICT_NAME ")");
+    return take ? outcome(st_dict_delete(x->dict, key), "st_dict_delete(" DICT_NAME ")") : MOVED;
 }
 
 static enum transfer dict_receive(struct exchange *x, uint64_t expected, struct record *r,
@@ -388,23 +389,19 @@ static enum transfer dict_receive(struct exchange *x, uint64_t expected, struct 
     snprintf(key, sizeof key, "rec-%" PRIu64, expected);
     int64_t deadline = demo_now_ns() + timeout_ns;
     for (;;) {
-        enum transfer t = dict_take(x, key, r);
+        enum transfer t = dict_fetch(x, key, r, true);
         if (t != NOT_YET)
             return t;
         /* The writer sets the end key after its last record: once it is
-         * there, a record still missing was never set. */
-        t = dict_take(x, DICT_END_KEY, r);
-        if (t != NOT_YET) {
-            struct record last;
-            if (t == MOVED && r->kind == RECORD_END && dict_take(x, key, &last) == MOVED) {
-                /* The record came between the two looks: deliver it, and
-                 * put the end back for the next call. */
-                if (st_dict_set(x->dict, DICT_END_KEY, r, sizeof *r) != ST_OK)
-                    return BROKEN;
-                *r = last;
-            }
-            return t;
+         * there, the record is there too - unless it was never set. It
+         * may have come between our two looks: look once more. */
+        t = dict_fetch(x, DICT_END_KEY, r, false);
+        if (t == MOVED) {
+            t = dict_fetch(x, key, r, true);
+            return t != NOT_YET ? t : dict_fetch(x, DICT_END_KEY, r, true);
         }
+        if (t == BROKEN)
+            return BROKEN;
         if (demo_now_ns() >= deadline || demo_stop_requested())
             return NOT_YET;
         dict_poll_nap();   /* a miss: the dashboard's "misses" */
