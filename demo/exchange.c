@@ -1045,7 +1045,9 @@ static bool run_race(struct exchange *x, bool *raced)
     crew_init(&x->crew, x->table, demo_lesson_name());
     bool well = hire_racers(x) && start_race(x) && race(x);
     *raced = well && !demo_stop_requested();
-    if (!crew_dismiss(&x->crew, DEMO_DISMISS_NS))
+    /* The readers give up on a silent writer themselves, after
+     * SILENCE_LIMIT_NS: let them say so before anyone is killed. */
+    if (!crew_dismiss(&x->crew, SILENCE_LIMIT_NS + DEMO_DISMISS_NS))
         return false;
     return well || demo_stop_requested();
 }
@@ -1058,11 +1060,15 @@ int lesson_exchange(const struct lesson_options *opts)
     if (x.sheet != NULL && lesson_open(opts, "exchange-referee", &x.table) && open_objects(&x)) {
         introduce();
         failed = !run_race(&x, &raced);
-        if (raced && !failed && !demo_stop_requested()) {
-            failed = !everyone_finished(x.sheet) || !claims_hold(&x);
-            if (!failed) {
+        bool started = x.sheet->start_ns != 0;
+        if (started && (raced || failed) && !demo_stop_requested()) {
+            /* Name the pair that did not finish, or check the claims. */
+            bool finished = everyone_finished(x.sheet);
+            if (!failed && finished && claims_hold(&x)) {
                 say_results(x.sheet);
                 say_ranking(x.sheet);
+            } else {
+                failed = true;
             }
         }
         if (!unlink_ring(&x))
