@@ -74,6 +74,7 @@ int lesson_dict(const struct lesson_options *opts);
 int lesson_pipeline(const struct lesson_options *opts);
 int lesson_resources(const struct lesson_options *opts);
 int lesson_speedup(const struct lesson_options *opts);
+int lesson_exchange(const struct lesson_options *opts);
 
 /* ---- helpers provided by main.c ------------------------------------------ */
 

@@ -126,6 +126,8 @@ static const struct lesson lessons[] = {
       lesson_resources },
     { "speedup", "one CPU-bound job serially and on 1..N workers: speed-up and efficiency",
       lesson_speedup },
+    { "exchange", "five ways to move records (shm, pipe, value, queue, dict) raced side by side",
+      lesson_exchange },
 };
 #pragma GCC diagnostic pop
 
