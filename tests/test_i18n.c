@@ -7,7 +7,10 @@
  *    (SYNCTOP_LOCALEDIR=LOCALE_BUILT, as README says), prints Chinese
  *    lesson descriptions and usage errors under LANG=zh_CN.UTF-8 and the
  *    English originals under LANG=C (the Chinese half is skipped when the
- *    zh_CN.UTF-8 locale is not installed: `locale -a`; quickstart makes it).
+ *    zh_CN.UTF-8 locale is not installed: `locale -a`; quickstart makes it);
+ *  - the dashboard's widths are display cells (tui/format.c): a CJK
+ *    character counts two, a cut never splits one, padding fills exactly
+ *    the width (under C.UTF-8, glibc's built-in UTF-8 locale).
  */
 #include "config.h"
 
@@ -19,6 +22,7 @@
 #include <unistd.h>
 
 #include "helpers.h"
+#include "format.h"
 
 #define RUN_TIMEOUT_MS 10000
 
@@ -135,6 +139,69 @@ static void test_demo_usage_error_chinese(void **state)
     free(err);
 }
 
+/* ---- display cells ------------------------------------------------------------- */
+
+/* wcwidth() knows wide characters only under a UTF-8 LC_CTYPE. */
+static void require_utf8_ctype(void)
+{
+    if (setlocale(LC_CTYPE, "C.UTF-8") == NULL && setlocale(LC_CTYPE, "zh_CN.UTF-8") == NULL) {
+        print_message("no UTF-8 locale (C.UTF-8 or zh_CN.UTF-8): wcwidth cannot tell wide characters\n");
+        skip();
+    }
+}
+
+static void test_cells_count_wide_characters(void **state)
+{
+    (void)state;
+    require_utf8_ctype();
+    assert_int_equal(format_cells(""), 0);
+    assert_int_equal(format_cells("LOCKS"), 5);
+    assert_int_equal(format_cells("锁"), 2);
+    assert_int_equal(format_cells("信号量 sem"), 10);
+    assert_int_equal(format_cells("e\xcc\x81"), 1);   /* e + combining acute: one cell */
+    assert_int_equal(format_cells("a\xff" "b"), 3);       /* a malformed byte: one cell */
+}
+
+static void test_fit_never_splits_a_character(void **state)
+{
+    (void)state;
+    require_utf8_ctype();
+    int cells = -1;
+    /* 信号量 is 6 cells; 5 cells hold only 信号 (6 bytes). */
+    assert_int_equal(format_fit_cells("信号量", 5, &cells), 6);
+    assert_int_equal(cells, 4);
+    assert_int_equal(format_fit_cells("信号量", 6, &cells), 9);
+    assert_int_equal(cells, 6);
+    assert_int_equal(format_fit_cells("信号量", 1, &cells), 0);
+    assert_int_equal(cells, 0);
+    assert_int_equal(format_fit_cells("a锁b", 2, &cells), 1);
+    assert_int_equal(cells, 1);
+}
+
+static void test_pad_to_cells(void **state)
+{
+    (void)state;
+    require_utf8_ctype();
+    char out[64];
+    /* padding: exactly width cells, left or right */
+    assert_string_equal(format_pad_cells("锁", 6, false, '+', out, sizeof out), "锁    ");
+    assert_string_equal(format_pad_cells("锁", 6, true, '+', out, sizeof out), "    锁");
+    assert_int_equal(format_cells(format_pad_cells("等待时间", 12, false, '\0', out, sizeof out)), 12);
+    /* cut to an odd width: the wide character that would straddle the edge
+     * leaves a blank, the mark ends the cell */
+    assert_string_equal(format_pad_cells("信号量", 5, false, '\0', out, sizeof out), "信号 ");
+    assert_string_equal(format_pad_cells("信号量", 5, false, '+', out, sizeof out), "信号+");
+    assert_string_equal(format_pad_cells("信号量", 4, true, '+', out, sizeof out), "信 +");
+    assert_string_equal(format_pad_cells("abcdef", 4, false, '+', out, sizeof out), "abc+");
+    assert_string_equal(format_pad_cells("abc", 4, true, '+', out, sizeof out), " abc");
+    assert_string_equal(format_pad_cells("abc", 0, true, '+', out, sizeof out), "");
+    /* a buffer too small for the width: fewer cells, never an overflow */
+    char small[6];
+    format_pad_cells("信号量", 6, false, '+', small, sizeof small);
+    assert_true(strlen(small) < sizeof small);
+    assert_int_equal(format_fit_cells(small, 99, NULL), strlen(small));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -142,6 +209,9 @@ int main(void)
         cmocka_unit_test_teardown(test_demo_list_english, test_teardown),
         cmocka_unit_test_teardown(test_demo_list_chinese, test_teardown),
         cmocka_unit_test_teardown(test_demo_usage_error_chinese, test_teardown),
+        cmocka_unit_test(test_cells_count_wide_characters),
+        cmocka_unit_test(test_fit_never_splits_a_character),
+        cmocka_unit_test(test_pad_to_cells),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
