@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "format.h"
+#include "i18n.h"
 #include "screen.h"
 #include "timeline.h"
 #include "views.h"
@@ -176,7 +177,7 @@ static void add_history(detail_page *page, const list_row *row, const history *p
     history_key key = detail_history_key(row);
     size_t count = samples ? history_get(past, &key, samples, capacity) : 0;
     if (count == 0) {
-        add_line(page, ROLE_TITLE, "History of %s", figure_column->title);
+        add_line(page, ROLE_TITLE, _("History of %s"), _(figure_column->title));
         add_line(page, ROLE_DIM, "  (no samples yet)");
         free(samples);
         return;
@@ -196,7 +197,7 @@ static void add_history(detail_page *page, const list_row *row, const history *p
     column_format_cell(figure_column, &value, 0, high_text, sizeof high_text);
     value.number = samples[count - 1];
     column_format_cell(figure_column, &value, 0, now_text, sizeof now_text);
-    add_line(page, ROLE_TITLE, "History of %s (%zu samples, one per refresh)", figure_column->title, count);
+    add_line(page, ROLE_TITLE, _("History of %s (%zu samples, one per refresh)"), _(figure_column->title), count);
     size_t spark_width = (size_t)(width > 4 ? width - 4 : 1);
     if (spark_width > capacity)
         spark_width = capacity;
