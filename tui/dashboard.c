@@ -495,7 +495,7 @@ static int wrap_text(const char *text, int width, char lines[][512], int max)
     int count = 0;
     while (*text != '\0' && count < max) {
         int length = (int)strlen(text);
-        int take = length <= width ? length : width;
+        int take = (int)format_fit_cells(text, width, NULL);   /* display cells, whole characters */
         if (take < length) {
             int space = take;
             while (space > width / 2 && text[space] != ' ')
