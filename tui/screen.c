@@ -195,6 +195,7 @@ void screen_close(void)
 bool screen_open(bool color, bool ascii)
 {
     setlocale(LC_ALL, "");
+    setlocale(LC_NUMERIC, "C");   /* figures keep '.' whatever the locale (format.c), as i18n_init() */
     const char *codeset = nl_langinfo(CODESET);
     use_ascii = ascii || codeset == NULL || strcmp(codeset, "UTF-8") != 0;
     install_signal_handlers();
