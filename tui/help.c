@@ -183,6 +183,12 @@ typedef struct wrap_context {
 
 /* Emit text wrapped at width, the first line prefixed by first, the others
  * by indent spaces. */
+/* A byte of an ASCII word (not a space, not part of a CJK character). */
+static bool is_word_byte(char c)
+{
+    return (unsigned char)c < 0x80 && c != ' ';
+}
+
 static void wrap(wrap_context *wrap_to, screen_role role, const char *first, int indent, const char *text)
 {
     int width = wrap_to->width - indent;
@@ -191,18 +197,19 @@ static void wrap(wrap_context *wrap_to, screen_role role, const char *first, int
     char line[1024], lead[128];
     bool first_line = true;
     do {
-        /* In display cells: break at the last space that fits, else (CJK
-         * text has no spaces) after the last whole character that fits. */
+        /* In display cells, after the last whole character that fits; a
+         * word of ASCII letters is not split (back to the space or the CJK
+         * character before it: Chinese breaks between any two characters). */
         size_t length = strlen(text);
         size_t take = format_fit_cells(text, width, NULL);
-        if (take < length) {
-            size_t space = take;
-            while (space > 0 && text[space] != ' ')
-                space--;
-            if (space > 0)
-                take = space;
-            else if (take == 0)
-                take = length;   /* one character wider than the line */
+        if (take == 0)
+            take = length;   /* one character wider than the line */
+        if (take < length && is_word_byte(text[take - 1]) && is_word_byte(text[take])) {
+            size_t back = take;
+            while (back > 0 && is_word_byte(text[back - 1]))
+                back--;
+            if (back > 0)
+                take = back;
         }
         format_pad_cells(first_line ? first : "", indent, false, '\0', lead, sizeof lead);
         snprintf(line, sizeof line, "%s%.*s", lead, (int)take, text);
