@@ -45,7 +45,7 @@ static const key_help key_table[] = {
     { "t", N_("show or hide the timeline of recent operations") },
     { "Ctrl-L", N_("redraw the screen") },
     { "F10 q", N_("quit") },
-    { "mouse", N_("click a row to select it, a column header to sort by it (again to invert), "
+    { N_("mouse"), N_("click a row to select it, a column header to sort by it (again to invert), "
                "a tab to switch views; the wheel scrolls") },
 };
 
@@ -115,7 +115,7 @@ static void each_paragraph(uint64_t starvation_ns, paragraph_sink sink, void *co
     sink(PARA_BLANK, NULL, "", context);
     sink(PARA_HEADING, NULL, _("Keys"), context);
     for (size_t i = 0; i < sizeof key_table / sizeof key_table[0]; i++)
-        sink(PARA_KEY, key_table[i].keys, _(key_table[i].what), context);
+        sink(PARA_KEY, _(key_table[i].keys), _(key_table[i].what), context);   /* keys: only "mouse" is a word */
     sink(PARA_BLANK, NULL, "", context);
 
     sink(PARA_HEADING, NULL, _("Colours"), context);
