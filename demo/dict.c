@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "crew.h"
+#include "../tui/i18n.h"
 
 #define DICT_NAME "jobs"
 #define CAPACITY 64
@@ -309,7 +310,7 @@ static void check_claims(struct board *board)
     }
     demo_say("%u jobs posted, %u done and collected: each claimed exactly once, every result "
              "right%s", board->posted, board->collected,
-             complete ? "" : " (stopped early: the rest were left on the board)");
+             complete ? "" : _(" (stopped early: the rest were left on the board)"));
 }
 
 /* Entries left by an earlier run that was killed are not ours. */

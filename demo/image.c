@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "crew.h"
+#include "../tui/i18n.h"
 
 #define WIDTH 1000
 #define HEIGHT 1000
@@ -224,7 +225,7 @@ int lesson_image(const struct lesson_options *opts)
     if (room.rounds > 0)
         demo_say("%d of %d pictures came out identical to the serial result; %s",
                  room.rounds - room.wrong_rounds, room.rounds,
-                 rgb_gone && gray_gone ? "both regions unlinked" : "the regions NOT unlinked");
+                 rgb_gone && gray_gone ? _("both regions unlinked") : _("the regions NOT unlinked"));
     if (room.wrong_rounds > 0)
         return demo_claim_failed("%d picture%s differed from the serial result",
                                  room.wrong_rounds, room.wrong_rounds == 1 ? "" : "s");

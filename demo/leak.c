@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "crew.h"
+#include "../tui/i18n.h"
 
 #define TIDY_NAME "tidy-notes"
 #define LEAK_PREFIX "forgotten-notes-"
@@ -163,7 +164,7 @@ static void check_round(struct caretaker *caretaker, int round, const char *leak
     if (leak == NULL || !leak->collectable) {
         caretaker->unflagged++;
         demo_warn("round %d: \"%s\" was left behind by its dead creator, but st_leaks_scan %s",
-                  round, leaked_name, leak == NULL ? "does not report it" : "calls it in use");
+                  round, leaked_name, leak == NULL ? _("does not report it") : _("calls it in use"));
         return;
     }
     demo_say("round %-3d tidy-writer unlinked \"" TIDY_NAME "\"; careless-writer exited "

@@ -65,6 +65,7 @@
 
 #include "lessons.h"
 #include "../tui/cli_text.h"
+#include "../tui/i18n.h"
 
 #define PROGRAM "synctop-demo"
 
@@ -84,47 +85,47 @@ struct lesson {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const struct lesson lessons[] = {
-    { "race", "the bank account: lost updates without a lock, exact totals with one",
+    { "race", N_("the bank account: lost updates without a lock, exact totals with one"),
       lesson_race },
-    { "semaphore", "3 download slots for 10 downloads: never more than 3 at once",
+    { "semaphore", N_("3 download slots for 10 downloads: never more than 3 at once"),
       lesson_semaphore },
-    { "pool-db", "a connection pool of 5 for 10 users: a semaphore as a resource pool",
+    { "pool-db", N_("a connection pool of 5 for 10 users: a semaphore as a resource pool"),
       lesson_pool_db },
-    { "bounded", "a bounded semaphore over-released: the bug caught as ST_EOVERFLOW",
+    { "bounded", N_("a bounded semaphore over-released: the bug caught as ST_EOVERFLOW"),
       lesson_bounded },
-    { "event", "workers released together when a starter sets an event",
+    { "event", N_("workers released together when a starter sets an event"),
       lesson_event },
-    { "startstop", "a controller steering producers and consumers with start/stop events",
+    { "startstop", N_("a controller steering producers and consumers with start/stop events"),
       lesson_startstop },
-    { "condition", "a hand-off on a condition variable over a lock: cook and waiters",
+    { "condition", N_("a hand-off on a condition variable over a lock: cook and waiters"),
       lesson_condition },
-    { "deadlock", "two locks taken in opposite orders: detected, then broken by a timeout",
+    { "deadlock", N_("two locks taken in opposite orders: detected, then broken by a timeout"),
       lesson_deadlock },
-    { "rlock", "a transfer re-entering its RLock: depth 1 -> 2 -> 1; a plain Lock: ST_EDEADLK",
+    { "rlock", N_("a transfer re-entering its RLock: depth 1 -> 2 -> 1; a plain Lock: ST_EDEADLK"),
       lesson_rlock },
-    { "supervisor", "unstable workers crash and are restarted, at most 3 times each",
+    { "supervisor", N_("unstable workers crash and are restarted, at most 3 times each"),
       lesson_supervisor },
-    { "pool", "a pool of workers running map and async tasks with callbacks",
+    { "pool", N_("a pool of workers running map and async tasks with callbacks"),
       lesson_pool },
-    { "shm-split", "an array in shared memory split among doublers, each doubling its slice",
+    { "shm-split", N_("an array in shared memory split among doublers, each doubling its slice"),
       lesson_shm_split },
-    { "image", "a 1000x1000 RGB picture in shared memory turned grayscale by workers",
+    { "image", N_("a 1000x1000 RGB picture in shared memory turned grayscale by workers"),
       lesson_image },
-    { "leak", "a region whose creator exits without unlinking it: leaked until synctop --gc",
+    { "leak", N_("a region whose creator exits without unlinking it: leaked until synctop --gc"),
       lesson_leak, true },
-    { "values", "a counter and temperatures in shared Values, an Array and its statistics",
+    { "values", N_("a counter and temperatures in shared Values, an Array and its statistics"),
       lesson_values },
-    { "queue", "a bounded queue: producers, consumers and an inspector; every order once",
+    { "queue", N_("a bounded queue: producers, consumers and an inspector; every order once"),
       lesson_queue },
-    { "pipe", "a foreman and an apprentice on a duplex pipe: instructions, progress, results",
+    { "pipe", N_("a foreman and an apprentice on a duplex pipe: instructions, progress, results"),
       lesson_pipe },
-    { "dict", "a job board in a shared dict: a dispatcher, clerks and a monitor",
+    { "dict", N_("a job board in a shared dict: a dispatcher, clerks and a monitor"),
       lesson_dict },
-    { "pipeline", "read, process, write: three stages joined by two queues; every line once",
+    { "pipeline", N_("read, process, write: three stages joined by two queues; every line once"),
       lesson_pipeline },
-    { "resources", "CPU-, memory- and IO-heavy workers for the dashboard's meters",
+    { "resources", N_("CPU-, memory- and IO-heavy workers for the dashboard's meters"),
       lesson_resources },
-    { "speedup", "one CPU-bound job serially and on 1..N workers: speed-up and efficiency",
+    { "speedup", N_("one CPU-bound job serially and on 1..N workers: speed-up and efficiency"),
       lesson_speedup },
     { "exchange", "five ways to move records (shm, pipe, value, queue, dict) raced side by side",
       lesson_exchange },
@@ -144,7 +145,7 @@ static const struct lesson *find_lesson(const char *name)
 static void list_lessons(FILE *out, const char *indent)
 {
     for (size_t i = 0; i < LESSON_COUNT; i++)
-        fprintf(out, "%s%-11s %s\n", indent, lessons[i].name, lessons[i].description);
+        fprintf(out, "%s%-11s %s\n", indent, lessons[i].name, _(lessons[i].description));
 }
 
 /* ---- helpers shared by the lessons (declared in lessons.h) ---------------- */
@@ -330,7 +331,7 @@ void demo_say(const char *fmt, ...)
     fflush(stdout);   /* keep the order of any printf()'d line before us */
     va_list ap;
     va_start(ap, fmt);
-    write_line(STDOUT_FILENO, "", fmt, ap);
+    write_line(STDOUT_FILENO, "", _(fmt), ap);
     va_end(ap);
 }
 
@@ -339,7 +340,7 @@ void demo_warn(const char *fmt, ...)
     fflush(stdout);
     va_list ap;
     va_start(ap, fmt);
-    write_line(STDERR_FILENO, "", fmt, ap);
+    write_line(STDERR_FILENO, "", _(fmt), ap);
     va_end(ap);
 }
 
@@ -348,7 +349,7 @@ int demo_claim_failed(const char *fmt, ...)
     fflush(stdout);
     va_list ap;
     va_start(ap, fmt);
-    write_line(STDERR_FILENO, "FAILED: ", fmt, ap);
+    write_line(STDERR_FILENO, _("FAILED: "), _(fmt), ap);
     va_end(ap);
     return 1;
 }
@@ -485,8 +486,8 @@ static void direct(struct runner *runners, int count)
             overstay_sent = true;
             for (int i = 0; i < count; i++)
                 if (runners[i].pid > 0)
-                    director_say(STDERR_FILENO, "lesson '%s' is still running %.0f s after "
-                                 "--duration; stopping it", runners[i].lesson->name,
+                    director_say(STDERR_FILENO, _("lesson '%s' is still running %.0f s after "
+                                 "--duration; stopping it"), runners[i].lesson->name,
                                  OVERSTAY_GRACE_NS / 1e9);
             signal_groups(runners, count, SIGTERM);
             if (kill_at == INT64_MAX)
@@ -495,8 +496,8 @@ static void direct(struct runner *runners, int count)
         if (now >= kill_at) {
             for (int i = 0; i < count; i++) {
                 if (runners[i].pid > 0) {
-                    director_say(STDERR_FILENO, "lesson '%s' did not stop within %.0f s; "
-                                 "killing it", runners[i].lesson->name, STOP_GRACE_NS / 1e9);
+                    director_say(STDERR_FILENO, _("lesson '%s' did not stop within %.0f s; "
+                                 "killing it"), runners[i].lesson->name, STOP_GRACE_NS / 1e9);
                     runners[i].killed = true;
                     kill(-runners[i].pid, SIGKILL);
                 }
@@ -544,9 +545,9 @@ static void tidy_session(const char *session, bool existed, const struct runner 
                      "stay%s in /dev/shm on purpose: `synctop --gc` collects %s", session, keeper, kept,
                      kept == 1 ? "" : "s", kept == 1 ? "s" : "", kept == 1 ? "it" : "them");
     if (result == ST_EBUSY)
-        director_say(STDOUT_FILENO, "session '%s' kept: other processes still use it", session);
+        director_say(STDOUT_FILENO, _("session '%s' kept: other processes still use it"), session);
     else if (result != ST_OK && result != ST_ENOENT)
-        director_say(STDERR_FILENO, "removing session '%s': %s (%s)", session,
+        director_say(STDERR_FILENO, _("removing session '%s': %s (%s)"), session,
                      st_strerror(result), st_error_detail());
 }
 
@@ -560,15 +561,15 @@ static int judge(const struct runner *runners, int count, const char *log_path)
             continue;
         failed++;
         if (r->killed)
-            director_say(STDERR_FILENO, "lesson '%s' FAILED: it had to be killed",
+            director_say(STDERR_FILENO, _("lesson '%s' FAILED: it had to be killed"),
                          r->lesson->name);
         else if (WIFEXITED(status))
-            director_say(STDERR_FILENO, "lesson '%s' FAILED (exit status %d)%s%s",
+            director_say(STDERR_FILENO, _("lesson '%s' FAILED (exit status %d)%s%s"),
                          r->lesson->name, WEXITSTATUS(status),
-                         log_path != NULL ? "; its messages are in " : "",
+                         log_path != NULL ? _("; its messages are in ") : "",
                          log_path != NULL ? log_path : "");
         else if (WIFSIGNALED(status))
-            director_say(STDERR_FILENO, "lesson '%s' FAILED: killed by signal %d (%s)",
+            director_say(STDERR_FILENO, _("lesson '%s' FAILED: killed by signal %d (%s)"),
                          r->lesson->name, WTERMSIG(status), strsignal(WTERMSIG(status)));
     }
     return failed == 0 ? 0 : 1;
@@ -585,9 +586,9 @@ static int run_lessons(const struct lesson **chosen, int count, struct lesson_op
         if (log_fd < 0) {
             int error = errno;
             char shown[CLI_MESSAGE_BYTES / 2];
-            fprintf(stderr, PROGRAM ": invalid --log '%s': cannot open it for appending: %s; give a "
-                    "file you may write (not a symbolic link)\n",
-                    cli_shown(log_path, shown, sizeof shown), error == ELOOP ? "it is a symbolic link"
+            fprintf(stderr, _("synctop-demo: invalid --log '%s': cannot open it for appending: %s; give a "
+                    "file you may write (not a symbolic link)\n"),
+                    cli_shown(log_path, shown, sizeof shown), error == ELOOP ? _("it is a symbolic link")
                                                                              : strerror(error));
             return 2;
         }
@@ -609,10 +610,10 @@ static int run_lessons(const struct lesson **chosen, int count, struct lesson_op
         snprintf(names + used, sizeof names - used, "%s%s", i > 0 ? " " : "", chosen[i]->name);
     }
     if (log_fd >= 0 && !quiet_output)
-        printf(PROGRAM ": the lessons' output goes to %s\n", log_path);
+        printf(_("synctop-demo: the lessons' output goes to %s\n"), log_path);
     director_log_fd = log_fd;
-    director_say(STDOUT_FILENO, "running %s in session '%s'%s. Watch: synctop -s %s", names,
-                 opts->session, opts->duration_s > 0 ? "" : " until Ctrl-C", opts->session);
+    director_say(STDOUT_FILENO, _("running %s in session '%s'%s. Watch: synctop -s %s"), names,
+                 opts->session, opts->duration_s > 0 ? "" : _(" until Ctrl-C"), opts->session);
 
     if (opts->duration_s > 0)
         run_end_ns = demo_now_ns() + (int64_t)(opts->duration_s * 1e9);
@@ -652,25 +653,23 @@ static int run_lessons(const struct lesson **chosen, int count, struct lesson_op
 
 static void print_usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: " PROGRAM " LESSON... | all  [--duration S] [--speed F] [--log FILE]\n"
+    fputs(_("Usage: synctop-demo LESSON... | all  [--duration S] [--speed F] [--log FILE]\n"
             "                    [--workers N] [--deposits K] [--session NAME] [--no-trace]\n"
             "                    [--quiet]\n"
-            "       " PROGRAM " list | --help | --version\n");
+            "       synctop-demo list | --help | --version\n"), out);
 }
 
 static void print_help(void)
 {
     print_usage(stdout);
-    printf("\n"
-           "Run lessons of process synchronization and watch them live with synctop.\n"
+    printf("\n%s", _("Run lessons of process synchronization and watch them live with synctop.\n"
            "Several lessons (or all) run at once, in one session.\n"
            "\n"
-           "Lessons:\n");
+           "Lessons:\n"));
     list_lessons(stdout, "  ");
-    printf("  %-11s %s\n", "all", "every lesson above, at once");
-    printf("\n"
-           "Options:\n"
+    printf("  %-11s %s\n", "all", _("every lesson above, at once"));
+    putchar('\n');
+    printf(_("Options:\n"
            "  -d, --duration S   run about S seconds (each lesson finishes the round it\n"
            "                     needs to check its claim), then stop;\n"
            "                     default: until SIGINT (Ctrl-C) or SIGTERM\n"
@@ -691,7 +690,7 @@ static void print_help(void)
            "\n"
            "Watch with:  synctop    (or synctop -s NAME for --session NAME)\n"
            "Exit status: 0 every lesson's claim held, 1 one did not or a call failed,\n"
-           "2 a usage error.\n",
+           "2 a usage error.\n"),
            LESSON_MAX_WORKERS, LESSON_DEFAULT_WORKERS);
 }
 
@@ -701,12 +700,12 @@ static int usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, PROGRAM ": ");
+    fputs(PROGRAM ": ", stderr);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
     print_usage(stderr);
-    fprintf(stderr, "Try '" PROGRAM " --help' for more information.\n");
+    fputs(_("Try 'synctop-demo --help' for more information.\n"), stderr);
     return 2;
 }
 
@@ -717,10 +716,10 @@ static int refused_option_error(char **argv, const struct option *long_options, 
     cli_refused_option(argv, long_options, bad, sizeof bad);
     cli_shown(bad, shown, sizeof shown);
     if (missing_value)
-        return usage_error("option %s needs an argument", shown);
+        return usage_error(_("option %s needs an argument"), shown);
     if (cli_refused_option_took_a_value(argv))
-        return usage_error("option %s does not take an argument", shown);
-    return usage_error("unknown option %s", shown);
+        return usage_error(_("option %s does not take an argument"), shown);
+    return usage_error(_("unknown option %s"), shown);
 }
 
 /* Every object the lessons (and the library's children they start) create
@@ -729,7 +728,7 @@ static bool set_tracing(bool on)
 {
     int failed = on ? setenv("SYNCTOP_TRACE", "all", 1) : unsetenv("SYNCTOP_TRACE");
     if (failed != 0)
-        fprintf(stderr, PROGRAM ": cannot set SYNCTOP_TRACE: %s\n", strerror(errno));
+        fprintf(stderr, _("synctop-demo: cannot set SYNCTOP_TRACE: %s\n"), strerror(errno));
     return failed == 0;
 }
 
@@ -765,6 +764,8 @@ int main(int argc, char **argv)
     const char *log_path = NULL;
     bool trace = true;
 
+    i18n_init();
+
     /* Results go to a log file as often as to a terminal: one line at a time. */
     setvbuf(stdout, NULL, _IOLBF, 0);
 
@@ -777,28 +778,28 @@ int main(int argc, char **argv)
         switch (opt) {
         case 'd':
             if (!cli_parse_number(optarg, DURATION_MIN, DURATION_MAX, &opts.duration_s))
-                return usage_error("invalid --duration '%s': give seconds from %g to %.0f",
+                return usage_error(_("invalid --duration '%s': give seconds from %g to %.0f"),
                                    cli_shown(optarg, shown, sizeof shown), DURATION_MIN, DURATION_MAX);
             break;
         case 'x':
             if (!cli_parse_number(optarg, SPEED_MIN, SPEED_MAX, &opts.speed))
-                return usage_error("invalid --speed '%s': give a number from %g to %g",
+                return usage_error(_("invalid --speed '%s': give a number from %g to %g"),
                                    cli_shown(optarg, shown, sizeof shown), SPEED_MIN, SPEED_MAX);
             break;
         case 'l':
             if (optarg[0] == '\0')
-                return usage_error("invalid --log '': give the name of a file to append to");
+                return usage_error("%s", _("invalid --log '': give the name of a file to append to"));
             log_path = optarg;
             break;
         case 'w':
             if (!cli_parse_whole(optarg, 1, LESSON_MAX_WORKERS, &number))
-                return usage_error("invalid --workers '%s': give a whole number from 1 to %d",
+                return usage_error(_("invalid --workers '%s': give a whole number from 1 to %d"),
                                    cli_shown(optarg, shown, sizeof shown), LESSON_MAX_WORKERS);
             opts.workers = (int)number;
             break;
         case 'k':
             if (!cli_parse_whole(optarg, 1, DEPOSITS_MAX, &number))
-                return usage_error("invalid --deposits '%s': give a whole number from 1 to %ld",
+                return usage_error(_("invalid --deposits '%s': give a whole number from 1 to %ld"),
                                    cli_shown(optarg, shown, sizeof shown), DEPOSITS_MAX);
             opts.deposits = number;
             break;
@@ -828,10 +829,10 @@ int main(int argc, char **argv)
     }
 
     if (optind >= argc)
-        return usage_error("no lesson named (try '" PROGRAM " list')");
+        return usage_error("%s", _("no lesson named (try 'synctop-demo list')"));
     if (strcmp(argv[optind], "list") == 0) {
         if (optind + 1 < argc)
-            return usage_error("unexpected argument '%s' after 'list'",
+            return usage_error(_("unexpected argument '%s' after 'list'"),
                                cli_shown(argv[optind + 1], shown, sizeof shown));
         list_lessons(stdout, "");
         return 0;
@@ -842,18 +843,18 @@ int main(int argc, char **argv)
     int count = 0;
     if (strcmp(argv[optind], "all") == 0) {
         if (optind + 1 < argc)
-            return usage_error("'all' runs every lesson; name lessons or 'all', not both");
+            return usage_error("%s", _("'all' runs every lesson; name lessons or 'all', not both"));
         for (size_t i = 0; i < LESSON_COUNT; i++)
             chosen[count++] = &lessons[i];
     } else {
         for (int a = optind; a < argc; a++) {
             const struct lesson *lesson = find_lesson(argv[a]);
             if (lesson == NULL)
-                return usage_error("unknown lesson '%s' (try '" PROGRAM " list')",
+                return usage_error(_("unknown lesson '%s' (try 'synctop-demo list')"),
                                    cli_shown(argv[a], shown, sizeof shown));
             for (int j = 0; j < count; j++)
                 if (chosen[j] == lesson)
-                    return usage_error("lesson '%s' named twice", argv[a]);   /* a known name */
+                    return usage_error(_("lesson '%s' named twice"), argv[a]);   /* a known name */
             chosen[count++] = lesson;
         }
     }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "crew.h"
+#include "../tui/i18n.h"
 
 #define PIPE_NAME "workbench"
 #define CAPACITY 4                 /* messages each way */
@@ -198,7 +199,7 @@ static bool follow_job(struct workshop *shop, int job, bool *sent_next)
         }
         bool right = message.number == sum_of_squares(job_size(job)) &&
                      expected_percent == 100 + 100 / STEPS;
-        demo_say("apprentice -> foreman: %s (%s)", message.text, right ? "right" : "WRONG");
+        demo_say("apprentice -> foreman: %s (%s)", message.text, right ? _("right") : _("WRONG"));
         shop->jobs_done++;
         if (!right)
             shop->jobs_wrong++;

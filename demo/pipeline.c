@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "crew.h"
+#include "../tui/i18n.h"
 
 #define RAW_NAME "raw-lines"
 #define PROCESSED_NAME "processed-lines"
@@ -288,7 +289,7 @@ static bool open_queue(struct pipeline *pipeline, const char *name, st_queue **o
     }
     if (info.closed || info.max_message_bytes < sizeof(struct line)) {
         demo_warn("the session already has a queue \"%s\" that %s; use another --session", name,
-                  info.closed ? "was shut down" : "cannot hold a line");
+                  info.closed ? _("was shut down") : _("cannot hold a line"));
         return false;
     }
     /* Lines left by an earlier run that was killed are not ours. */
@@ -368,7 +369,7 @@ static void report(struct pipeline *pipeline)
     demo_say("\"" RAW_NAME "\" %2" PRIu64 "/%u, \"" PROCESSED_NAME "\" %2" PRIu64 "/%u; "
              "read %u, written %" PRId64 "%s", raw.depth, raw.capacity, processed.depth,
              processed.capacity, pipeline->tally->read, pipeline->tally->written,
-             raw.depth * 2 > raw.capacity ? ": the processors are the bottleneck" : "");
+             raw.depth * 2 > raw.capacity ? _(": the processors are the bottleneck") : "");
 }
 
 int lesson_pipeline(const struct lesson_options *opts)

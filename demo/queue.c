@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "crew.h"
+#include "../tui/i18n.h"
 
 #define QUEUE_NAME "orders"
 #define CAPACITY 8
@@ -264,7 +265,7 @@ static int inspector_main(void *context, int number, struct crew_member *self)
             demo_say("inspector: order %u of producer-%d (%s) %s; %" PRIu64 " of %u waiting in "
                      "\"" QUEUE_NAME "\"",
                      order.number + 1, order.producer, order.item,
-                     intact ? "passes inspection" : "is DAMAGED", info.depth, info.capacity);
+                     intact ? _("passes inspection") : _("is DAMAGED"), info.depth, info.capacity);
         result = st_queue_task_done(shop->orders);
         if (result != ST_OK) {
             demo_report("st_queue_task_done(orders)", result);
@@ -297,7 +298,7 @@ static bool open_objects(struct shop *shop, uint64_t *baseline_unfinished)
     if (info.closed || info.max_message_bytes < sizeof(struct order)) {
         demo_warn("the session already has a queue \"" QUEUE_NAME "\" that %s; use another "
                   "--session",
-                  info.closed ? "was shut down" : "cannot hold an order");
+                  info.closed ? _("was shut down") : _("cannot hold an order"));
         return false;
     }
 

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "lessons.h"
+#include "../tui/i18n.h"
 
 #define DEFAULT_DEPOSITS 200000L
 #define HALF_ROUND_NS 500000000LL     /* a half round starts every 0.5 s (at --speed 1) */
@@ -372,14 +373,14 @@ static void print_half_round(const struct race *race, int round, bool locked,
 {
     if (race->opts->quiet)
         return;
-    const char *how = locked ? "with bank-lock:" : "without a lock:";
+    const char *how = locked ? _("with bank-lock:") : _("without a lock:");
     int64_t lost = expected - balance;
     char verdict[64];
     if (lost == 0)
         snprintf(verdict, sizeof verdict, "%s",
-                 locked || race->teller_count == 1 ? "exact" : "exact (no collision)");
+                 locked || race->teller_count == 1 ? _("exact") : _("exact (no collision)"));
     else
-        snprintf(verdict, sizeof verdict, "%" PRId64 " update%s lost", lost,
+        snprintf(verdict, sizeof verdict, _("%" PRId64 " update%s lost"), lost,
                  lost == 1 ? "" : "s");
     demo_say("round %-3d %-15s expected %" PRId64 ", got %" PRId64 ": %-22s (%.2f s)",
              round, how, expected, balance, verdict, seconds);

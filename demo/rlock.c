@@ -33,6 +33,7 @@
 
 #include "crew.h"
 #include "lessons.h"
+#include "../tui/i18n.h"
 
 #define RLOCK_NAME "accounts-lock"
 #define PLAIN_LOCK_NAME "accounts-plain-lock"
@@ -226,7 +227,7 @@ static bool try_plain_transfer(struct branch *branch, int round)
     } else {
         demo_warn(PLAIN_LOCK_NAME ": a re-acquire by its holder gave %s, not ST_EDEADLK%s",
                   st_result_name(again),
-                  again == ST_ETIMEDOUT ? " (without the timeout it would hang forever)" : "");
+                  again == ST_ETIMEDOUT ? _(" (without the timeout it would hang forever)") : "");
     }
     result = st_lock_release(branch->plain);
     if (result != ST_OK) {

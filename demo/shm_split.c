@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "crew.h"
+#include "../tui/i18n.h"
 
 #define REGION_NAME "numbers"
 #define DEFAULT_PER_WORKER 250000L
@@ -216,7 +217,7 @@ int lesson_shm_split(const struct lesson_options *opts)
     if (split.rounds > 0)
         demo_say("%d of %d rounds doubled every number exactly once; \"" REGION_NAME "\" %s",
                  split.rounds - split.wrong_rounds, split.rounds,
-                 unlinked ? "unlinked: its memory is gone from /dev/shm" : "NOT unlinked");
+                 unlinked ? _("unlinked: its memory is gone from /dev/shm") : _("NOT unlinked"));
     if (split.wrong_rounds > 0)
         return demo_claim_failed("in %d round%s some slice was not doubled exactly once",
                                  split.wrong_rounds, split.wrong_rounds == 1 ? "" : "s");

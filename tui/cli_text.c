@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "cli_text.h"
+#include "i18n.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -137,7 +138,7 @@ bool cli_session_name_problem(const char *flag, const char *name, char *message,
     if (name[0] != '\0' && st_session_resolve(name, resolved) == ST_OK)
         return false;
     char shown[CLI_MESSAGE_BYTES / 2];
-    snprintf(message, size, "invalid session name '%s' (%s): give 1 to %d letters, digits, '-' or '_'",
+    snprintf(message, size, _("invalid session name '%s' (%s): give 1 to %d letters, digits, '-' or '_'"),
              cli_shown(name, shown, sizeof shown), flag, ST_SESSION_NAME_MAX);
     return true;
 }
@@ -147,12 +148,12 @@ bool cli_resolve_session(const char *flag_value, char out[ST_SESSION_NAME_MAX + 
 {
     const char *from_environment = getenv("SYNCTOP_SESSION");
     if (flag_value == NULL && from_environment != NULL && from_environment[0] != '\0' &&
-        cli_session_name_problem("from SYNCTOP_SESSION", from_environment, message, size))
+        cli_session_name_problem(_("from SYNCTOP_SESSION"), from_environment, message, size))
         return false;
     if (flag_value != NULL && cli_session_name_problem("-s/--session", flag_value, message, size))
         return false;
     if (st_session_resolve(flag_value, out) != ST_OK) {
-        snprintf(message, size, "cannot resolve the session name: %s", st_error_detail());
+        snprintf(message, size, _("cannot resolve the session name: %s"), st_error_detail());
         return false;
     }
     return true;

@@ -223,19 +223,10 @@ void column_format_cell(const column_spec *column, const cell_value *value, int 
         snprintf(out, out_size, "%s", text);
         return;
     }
-    size_t length = strlen(text);
     bool numeric = column_is_numeric(column) && !(column->format == COLUMN_AUTO && value->text[0] != '\0');
-    if (length > (size_t)width) {
-        /* Too wide: cut, and say so with a '+' where the cut is. */
-        memcpy(out, text, (size_t)width);
-        out[width - 1] = '+';
-        out[width] = '\0';
-        return;
-    }
-    if (numeric)
-        snprintf(out, out_size, "%*s", width, text);
-    else
-        snprintf(out, out_size, "%-*s", width, text);
+    /* In display cells (a CJK name takes two a character); too wide: cut at
+     * a character boundary, and say so with a '+' where the cut is. */
+    format_pad_cells(text, width, numeric, '+', out, out_size);
 }
 
 int column_compare(const column_spec *column, const cell_value *a, const cell_value *b)

@@ -48,6 +48,7 @@
 #include "format.h"
 #include "help.h"
 #include "history.h"
+#include "i18n.h"
 #include "keys.h"
 #include "list_panel.h"
 #include "list_view.h"
@@ -268,7 +269,7 @@ static void try_reattach(dashboard *d)
     }
     st_table_close(d->table);
     d->table = table;
-    show_message(d, "the session is back: attached again");
+    show_message(d, _("the session is back: attached again"));
 }
 
 static void rebuild_view(dashboard *d);
@@ -292,7 +293,7 @@ static void refresh_model(dashboard *d)
     if (result == ST_OK && d->table != NULL && !st_model_session_ended(d->model))
         record_history(d);
     if (!was_ended && st_model_session_ended(d->model))
-        show_message(d, "the session ended");
+        show_message(d, _("the session ended"));
     d->refreshes++;
     rebuild_view(d);
     d->redraw = true;
@@ -457,8 +458,8 @@ static void sort_focused(dashboard *d, int step, bool invert, long column)
     }
     rebuild_view(d);
     char text[96];
-    snprintf(text, sizeof text, "sorted by %s, %s", section->spec->columns[section->sort_column].title,
-             section->sort_descending ? "largest first" : "smallest first");
+    snprintf(text, sizeof text, _("sorted by %s, %s"), _(section->spec->columns[section->sort_column].title),
+             section->sort_descending ? _("largest first") : _("smallest first"));
     show_message(d, text);
     d->redraw = true;
 }
@@ -473,16 +474,16 @@ static void draw_tabs(dashboard *d, int y)
     bool short_names = false;
     int needed = 0;
     for (size_t v = 0; v < view_count(); v++)
-        needed += (int)strlen(views_get(v)->name) + 3;
+        needed += screen_text_width(_(views_get(v)->name)) + 3;
     if (needed > COLS)
         short_names = true;
     int x = 0;
     for (size_t v = 0; v < view_count(); v++) {
         const view_spec *view = views_get(v);
         char tab[40];
-        snprintf(tab, sizeof tab, "%zu %s", v + 1, short_names ? view->short_name : view->name);
+        snprintf(tab, sizeof tab, "%zu %s", v + 1, _(short_names ? view->short_name : view->name));
         layout->tab_x[v] = x;
-        layout->tab_width[v] = (int)strlen(tab);
+        layout->tab_width[v] = screen_text_width(tab);
         x += screen_put(y, x, COLS - x, screen_attr(v == d->view ? ROLE_TAB_ACTIVE : ROLE_TAB), tab);
         x += 1;
     }
@@ -491,7 +492,7 @@ static void draw_tabs(dashboard *d, int y)
     if (d->message[0] != '\0' && now_ms() < d->message_until_ms)
         snprintf(right, sizeof right, "%s", d->message);
     else if (d->filter[0] != '\0')
-        snprintf(right, sizeof right, "filter: %s", d->filter);
+        snprintf(right, sizeof right, _("filter: %s"), d->filter);
     int width = screen_text_width(right);
     if (width > 0 && x + width + 1 < COLS)
         screen_put(y, COLS - width - 1, width, screen_attr(d->filter[0] ? ROLE_WARN : ROLE_DIM), right);
@@ -503,7 +504,7 @@ static int wrap_text(const char *text, int width, char lines[][512], int max)
     int count = 0;
     while (*text != '\0' && count < max) {
         int length = (int)strlen(text);
-        int take = length <= width ? length : width;
+        int take = (int)format_fit_cells(text, width, NULL);   /* display cells, whole characters */
         if (take < length) {
             int space = take;
             while (space > width / 2 && text[space] != ' ')
@@ -535,17 +536,17 @@ static int draw_deadlocks(dashboard *d, int y)
             continue;
         char text[2048], unit[FORMAT_BUFFER_BYTES];
         uint32_t length = cycle->length < ST_DEADLOCK_MAX_CYCLE ? cycle->length : ST_DEADLOCK_MAX_CYCLE;
-        size_t used = (size_t)snprintf(text, sizeof text, "DEADLOCK for %s: %s (%ld)",
+        size_t used = (size_t)snprintf(text, sizeof text, _("DEADLOCK for %s: %s (%ld)"),
                                        format_duration_ns(cycle->for_ns, unit), cycle->process_names[0],
                                        (long)cycle->pids[0]);
         for (uint32_t i = 0; i < length && used < sizeof text; i++) {
             uint32_t holder = (i + 1) % length;
-            used += (size_t)snprintf(text + used, sizeof text - used, "%s waits for %s held by %s (%ld)",
-                                     i ? ", which" : "", cycle->locks[i], cycle->process_names[holder],
+            used += (size_t)snprintf(text + used, sizeof text - used, _("%s waits for %s held by %s (%ld)"),
+                                     i ? _(", which") : "", cycle->locks[i], cycle->process_names[holder],
                                      (long)cycle->pids[holder]);
         }
         if (c + 1 < cycles && used < sizeof text)
-            snprintf(text + used, sizeof text - used, "   [%zu cycles]", cycles);
+            snprintf(text + used, sizeof text - used, _("   [%zu cycles]"), cycles);
         char wrapped[DEADLOCK_BANNER_LINES][512];
         int count = wrap_text(text, COLS - 2, wrapped, DEADLOCK_BANNER_LINES - lines);
         for (int i = 0; i < count; i++) {
@@ -562,26 +563,26 @@ static void draw_waiting(dashboard *d, int y, int height)
     const char *lines[12];
     char first[160], second[200], third[200];
     int count = 0;
-    snprintf(first, sizeof first, "Waiting for session '%s' to appear ...", d->session);
+    snprintf(first, sizeof first, _("Waiting for session '%s' to appear ..."), d->session);
     lines[count++] = first;
     lines[count++] = "";
     if (d->problem[0] != '\0') {
         lines[count++] = d->problem;
         lines[count++] = "";
     }
-    lines[count++] = "No process has created it yet. Start a workload, for example:";
+    lines[count++] = _("No process has created it yet. Start a workload, for example:");
     lines[count++] = "";
     if (strcmp(d->session, ST_DEFAULT_SESSION) == 0) {
         snprintf(second, sizeof second, "    synctop-demo race");
-        snprintf(third, sizeof third, "    (or: synctop-demo race --session NAME, then synctop -s NAME)");
+        snprintf(third, sizeof third, "%s", _("    (or: synctop-demo race --session NAME, then synctop -s NAME)"));
     } else {
         snprintf(second, sizeof second, "    synctop-demo race --session %s", d->session);
-        snprintf(third, sizeof third, "    (or any program using libsynctop with SYNCTOP_SESSION=%s)", d->session);
+        snprintf(third, sizeof third, _("    (or any program using libsynctop with SYNCTOP_SESSION=%s)"), d->session);
     }
     lines[count++] = second;
     lines[count++] = third;
     lines[count++] = "";
-    lines[count++] = "The dashboard attaches as soon as the session exists. F1 help, q quits.";
+    lines[count++] = _("The dashboard attaches as soon as the session exists. F1 help, q quits.");
     int top = y + (height - count) / 3;
     if (top < y)
         top = y;
@@ -614,12 +615,12 @@ static void draw_list(dashboard *d, int y, int height)
         return;
     char text[200];
     if (d->filter[0] != '\0')
-        snprintf(text, sizeof text, "Nothing here matches the filter '%s' (F4 to change it, Esc to clear it).",
+        snprintf(text, sizeof text, _("Nothing here matches the filter '%s' (F4 to change it, Esc to clear it)."),
                  d->filter);
     else if (d->view == 0)
-        snprintf(text, sizeof text, "The session has no processes or objects yet.");
+        snprintf(text, sizeof text, "%s", _("The session has no processes or objects yet."));
     else
-        snprintf(text, sizeof text, "No %s in this session (%s).", view->name, view->description);
+        snprintf(text, sizeof text, _("No %s in this session (%s)."), _(view->name), _(view->description));
     screen_put(y + 1, 2, COLS - 2, screen_attr(ROLE_DIM), text);
 }
 
@@ -631,28 +632,28 @@ typedef struct function_key {
 static void draw_function_bar(dashboard *d, int y)
 {
     if (d->prompt != PROMPT_NONE) {
-        const char *what = d->prompt == PROMPT_SEARCH ? "Search: " : "Filter: ";
+        const char *what = d->prompt == PROMPT_SEARCH ? _("Search: ") : _("Filter: ");
         const char *text = d->prompt == PROMPT_SEARCH ? d->search : d->filter;
         screen_fill(y, 0, COLS, screen_attr(ROLE_KEY_LABEL));
         int x = screen_put(y, 0, COLS, screen_attr(ROLE_KEY), what);
         x += screen_put(y, x, COLS - x, screen_attr(ROLE_KEY_LABEL), text);
         screen_put(y, x, 1, screen_attr(ROLE_KEY), "_");
-        const char *hint = d->prompt == PROMPT_SEARCH ? "Enter done  F3 next  Esc cancel" : "Enter keep  Esc clear";
+        const char *hint = d->prompt == PROMPT_SEARCH ? _("Enter done  F3 next  Esc cancel") : _("Enter keep  Esc clear");
         int width = (int)strlen(hint);
         if (x + width + 4 < COLS)
             screen_put(y, COLS - width - 1, width, screen_attr(ROLE_KEY_LABEL), hint);
         return;
     }
     static const function_key list_keys[] = {
-        { "F1", "Help" }, { "F3", "Search" }, { "F4", "Filter" }, { "F6", "SortBy" }, { "Enter", "Detail" },
-        { "t", "Timeline" }, { "p", "Pause" }, { "F10", "Quit" },
+        { "F1", N_("Help") }, { "F3", N_("Search") }, { "F4", N_("Filter") }, { "F6", N_("SortBy") }, { "Enter", N_("Detail") },
+        { "t", N_("Timeline") }, { "p", N_("Pause") }, { "F10", N_("Quit") },
     };
     static const function_key detail_keys[] = {
-        { "Esc", "Back" }, { "Up/Dn", "Scroll" }, { "t", "Timeline" }, { "p", "Pause" }, { "F1", "Help" },
+        { "Esc", N_("Back") }, { "Up/Dn", N_("Scroll") }, { "t", N_("Timeline") }, { "p", N_("Pause") }, { "F1", N_("Help") },
         { "F10", "Quit" },
     };
     static const function_key help_keys[] = {
-        { "Esc", "Close" }, { "Up/Dn", "Scroll" }, { "PgUp/PgDn", "Page" }, { "F10", "Quit" },
+        { "Esc", N_("Close") }, { "Up/Dn", N_("Scroll") }, { "PgUp/PgDn", N_("Page") }, { "F10", N_("Quit") },
     };
     const function_key *keys = list_keys;
     size_t count = sizeof list_keys / sizeof list_keys[0];
@@ -668,7 +669,7 @@ static void draw_function_bar(dashboard *d, int y)
     for (size_t i = 0; i < count && x < COLS; i++) {
         x += screen_put(y, x, COLS - x, screen_attr(ROLE_KEY), keys[i].key);
         char label[24];
-        snprintf(label, sizeof label, "%-6s ", keys[i].label);
+        snprintf(label, sizeof label, "%-6s ", _(keys[i].label));
         x += screen_put(y, x, COLS - x, screen_attr(ROLE_KEY_LABEL), label);
     }
 }
@@ -677,7 +678,7 @@ static void draw(dashboard *d)
 {
     erase();
     if (LINES < 5 || COLS < 20) {
-        screen_put(0, 0, COLS, A_BOLD, "synctop: terminal too small");
+        screen_put(0, 0, COLS, A_BOLD, _("synctop: terminal too small"));
         wnoutrefresh(stdscr);
         doupdate();
         return;
@@ -686,7 +687,7 @@ static void draw(dashboard *d)
     bool ended = !waiting && st_model_session_ended(d->model);
     meters_status status = {
         .session = d->session,
-        .status = waiting ? "WAITING" : ended ? "SESSION ENDED" : d->paused ? "PAUSED" : "LIVE",
+        .status = waiting ? N_("WAITING") : ended ? N_("SESSION ENDED") : d->paused ? N_("PAUSED") : N_("LIVE"),
         .status_role = waiting || d->paused ? ROLE_STATUS_PAUSED : ended ? ROLE_STATUS_ENDED : ROLE_STATUS_LIVE,
         .delay_s = d->delay_s,
     };
@@ -705,8 +706,8 @@ static void draw(dashboard *d)
     if (ended) {
         char text[200];
         snprintf(text, sizeof text,
-                 " SESSION ENDED: '%s' was removed. These are its last figures; synctop attaches again if it "
-                 "comes back.", d->session);
+                 _(" SESSION ENDED: '%s' was removed. These are its last figures; synctop attaches again if it "
+                 "comes back."), d->session);
         screen_fill(y, 0, COLS, screen_attr(ROLE_STATUS_ENDED));
         screen_put(y++, 0, COLS, screen_attr(ROLE_STATUS_ENDED), text);
     }
@@ -774,7 +775,7 @@ static void change_delay(dashboard *d, bool faster)
     d->delay_s = delay;
     d->next_refresh_ms = now_ms() + (uint64_t)(delay * 1000.0);
     char text[64];
-    snprintf(text, sizeof text, "refresh every %.3g s", delay);
+    snprintf(text, sizeof text, _("refresh every %.3g s"), delay);
     show_message(d, text);
 }
 
@@ -861,7 +862,7 @@ static void handle_action(dashboard *d, action what)
         } else if (d->filter[0] != '\0') {
             d->filter[0] = '\0';
             rebuild_view(d);
-            show_message(d, "filter cleared");
+            show_message(d, _("filter cleared"));
         }
         break;
     case ACTION_SEARCH:
@@ -871,7 +872,7 @@ static void handle_action(dashboard *d, action what)
         break;
     case ACTION_SEARCH_NEXT:
         if (d->mode == SHOW_LIST && d->search[0] != '\0' && !search_next(d, false))
-            show_message(d, "no match");
+            show_message(d, _("no match"));
         break;
     case ACTION_FILTER:
         d->mode = SHOW_LIST;
@@ -942,7 +943,7 @@ static void handle_prompt_key(dashboard *d, int key)
     }
     if (key == KEY_F(3) && search) {
         if (!search_next(d, false))
-            show_message(d, "no match");
+            show_message(d, _("no match"));
         return;
     }
     if (key == KEY_BACKSPACE || key == 127 || key == 8) {
@@ -958,7 +959,7 @@ static void handle_prompt_key(dashboard *d, int key)
     }
     if (search) {
         if (!search_next(d, true) && d->search[0] != '\0')
-            show_message(d, "no match");
+            show_message(d, _("no match"));
     } else {
         rebuild_view(d);
     }

@@ -20,6 +20,7 @@
 
 #include "end_text.h"
 #include "format.h"
+#include "i18n.h"
 #include "screen.h"
 #include "timeline.h"
 #include "views.h"
@@ -182,8 +183,8 @@ static void add_history(detail_page *page, const list_row *row, const history *p
     history_key key = detail_history_key(row);
     size_t count = samples ? history_get(past, &key, samples, capacity) : 0;
     if (count == 0) {
-        add_line(page, ROLE_TITLE, "History of %s", figure_column->title);
-        add_line(page, ROLE_DIM, "  (no samples yet)");
+        add_line(page, ROLE_TITLE, _("History of %s"), _(figure_column->title));
+        add_line(page, ROLE_DIM, "%s", _("  (no samples yet)"));
         free(samples);
         return;
     }
@@ -202,7 +203,7 @@ static void add_history(detail_page *page, const list_row *row, const history *p
     column_format_cell(figure_column, &value, 0, high_text, sizeof high_text);
     value.number = samples[count - 1];
     column_format_cell(figure_column, &value, 0, now_text, sizeof now_text);
-    add_line(page, ROLE_TITLE, "History of %s (%zu samples, one per refresh)", figure_column->title, count);
+    add_line(page, ROLE_TITLE, _("History of %s (%zu samples, one per refresh)"), _(figure_column->title), count);
     size_t spark_width = (size_t)(width > 4 ? width - 4 : 1);
     if (spark_width > capacity)
         spark_width = capacity;
@@ -223,7 +224,7 @@ static void add_waiters(detail_page *page, const st_object_view *object, const d
         if (p->blocked && p->blocked_object == object->index && strcmp(p->blocked_object_name, object->name) == 0)
             waiting++;
     }
-    add_line(page, ROLE_TITLE, "Waiting on it now: %zu", waiting);
+    add_line(page, ROLE_TITLE, _("Waiting on it now: %zu"), waiting);
     for (size_t i = 0; i < data->process_count; i++) {
         const st_process_view *p = data->processes[i];
         if (!(p->blocked && p->blocked_object == object->index && strcmp(p->blocked_object_name, object->name) == 0))
@@ -242,7 +243,7 @@ static void add_held(detail_page *page, const st_process_view *process, const da
     size_t held = 0;
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1)
-            add_line(page, ROLE_TITLE, "Holds or owns: %zu", held);
+            add_line(page, ROLE_TITLE, _("Holds or owns: %zu"), held);
         for (size_t i = 0; i < data->object_count; i++) {
             const st_object_view *object = data->objects[i];
             for (size_t f = 0; f < 2; f++) {
@@ -259,16 +260,16 @@ static void add_held(detail_page *page, const st_process_view *process, const da
         }
     }
     if (process->blocked)
-        add_line(page, process->deadlocked || process->starving ? ROLE_BAD : ROLE_WARN, "Waiting in %s %s for %s",
+        add_line(page, process->deadlocked || process->starving ? ROLE_BAD : ROLE_WARN, _("Waiting in %s %s for %s"),
                  st_operation_name(process->blocked_op), process->blocked_object_name,
-                 process->deadlocked ? "ever: it is part of a deadlock" : "now");
+                 process->deadlocked ? _("ever: it is part of a deadlock") : _("now"));
 }
 
 static void add_operations(detail_page *page, const list_row *row, const dataset *data)
 {
     const st_event_view *events[RECENT_OPERATIONS];
     size_t count = timeline_select(data, row, events, RECENT_OPERATIONS);
-    add_line(page, ROLE_TITLE, "Recent operations%s", count ? " (newest first)" : "");
+    add_line(page, ROLE_TITLE, _("Recent operations%s"), count ? _(" (newest first)") : "");
     if (count == 0) {
         add_line(page, ROLE_DIM, "  none recorded: operations are logged only for traced objects "
                                  "(start the workload with SYNCTOP_TRACE=all)");
@@ -286,14 +287,14 @@ static void add_operations(detail_page *page, const list_row *row, const dataset
 static void build_page(detail_page *page, const list_row *row, const dataset *data, const history *past, int width)
 {
     if (row == NULL) {
-        add_line(page, ROLE_WARN, "This item no longer exists (it was closed, or its process exited).");
-        add_line(page, ROLE_DIM, "Press Esc to go back to the list.");
+        add_line(page, ROLE_WARN, "%s", _("This item no longer exists (it was closed, or its process exited)."));
+        add_line(page, ROLE_DIM, "%s", _("Press Esc to go back to the list."));
         return;
     }
     if (row->process != NULL) {
         const st_process_view *p = row->process;
-        add_line(page, ROLE_TITLE, "PROCESS %s  (pid %ld, slot %u)%s", p->name, (long)p->pid, (unsigned)p->index,
-                 p->alive ? "" : "  - exited");
+        add_line(page, ROLE_TITLE, _("PROCESS %s  (pid %ld, slot %u)%s"), p->name, (long)p->pid, (unsigned)p->index,
+                 p->alive ? "" : _("  - exited"));
         add_line(page, ROLE_NORMAL, "%s", "");
         process_figures(page, p, width);
         add_line(page, ROLE_NORMAL, "%s", "");
@@ -330,7 +331,7 @@ int detail_draw(const list_row *row, const dataset *data, const history *past, i
 {
     detail_page page = { calloc(DETAIL_LINES_MAX, sizeof(detail_line)), 0 };
     if (page.lines == NULL) {
-        screen_put(y, 0, width, screen_attr(ROLE_BAD), "out of memory");
+        screen_put(y, 0, width, screen_attr(ROLE_BAD), _("out of memory"));
         return 0;
     }
     build_page(&page, row, data, past, width);

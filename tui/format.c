@@ -10,6 +10,8 @@
 
 #include <math.h>   /* isfinite: a compiler builtin, no libm */
 #include <stdio.h>
+#include <string.h>
+#include <wchar.h>
 #include <synctop/text.h>
 
 char *format_text(const char *text, char *buffer, size_t size)
@@ -116,4 +118,89 @@ char *format_uptime(double seconds, char *buffer)
     else
         snprintf(buffer, FORMAT_BUFFER_BYTES, "%llud%02lluh", whole / 86400, whole % 86400 / 3600);
     return buffer;
+}
+
+/* ---- display cells ----------------------------------------------------------- */
+
+/* The character at text (UTF-8): its length in bytes (1 for a malformed
+ * byte) and its width in cells. */
+static size_t next_character(const unsigned char *text, int *cells)
+{
+    unsigned char lead = text[0];
+    size_t length = lead < 0x80 ? 1 : lead >= 0xf0 && lead < 0xf5 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc2 ? 2 : 0;
+    uint32_t code = length == 1 ? lead : length == 2 ? lead & 0x1fu : length == 3 ? lead & 0x0fu : lead & 0x07u;
+    for (size_t i = 1; i < length; i++) {
+        if ((text[i] & 0xc0) != 0x80) {
+            length = 0;
+            break;
+        }
+        code = code << 6 | (text[i] & 0x3fu);
+    }
+    if (length == 0) {   /* malformed: one byte, one cell */
+        *cells = 1;
+        return 1;
+    }
+    int width = code < 0x80 ? 1 : wcwidth((wchar_t)code);
+    *cells = width < 0 ? 1 : width;
+    return length;
+}
+
+int format_cells(const char *text)
+{
+    int total = 0;
+    const unsigned char *p = (const unsigned char *)text;
+    while (*p != '\0') {
+        int cells;
+        p += next_character(p, &cells);
+        total += cells;
+    }
+    return total;
+}
+
+size_t format_fit_cells(const char *text, int width, int *cells)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    size_t bytes = 0;
+    int used = 0;
+    while (p[bytes] != '\0') {
+        int w;
+        size_t length = next_character(p + bytes, &w);
+        if (used + w > width)
+            break;
+        used += w;
+        bytes += length;
+    }
+    if (cells != NULL)
+        *cells = used;
+    return bytes;
+}
+
+char *format_pad_cells(const char *text, int width, bool align_right, char cut_mark, char *out, size_t size)
+{
+    if (size == 0)
+        return out;
+    out[0] = '\0';
+    if (width <= 0)
+        return out;
+    bool cut = format_cells(text) > width;
+    bool mark = cut && cut_mark != '\0';
+    int cells;
+    size_t bytes = format_fit_cells(text, mark ? width - 1 : width, &cells);
+    size_t pad = (size_t)(width - cells - (mark ? 1 : 0));
+    if (bytes + pad + 2 > size)   /* a buffer too small for width cells: fewer */
+        return format_pad_cells(text, width - 1, align_right, cut_mark, out, size);
+    size_t at = 0;
+    if (align_right && !cut) {
+        memset(out, ' ', pad);
+        at = pad;
+        pad = 0;
+    }
+    memcpy(out + at, text, bytes);
+    at += bytes;
+    memset(out + at, ' ', pad);   /* also the cell a cut wide character leaves */
+    at += pad;
+    if (mark)
+        out[at++] = cut_mark;
+    out[at] = '\0';
+    return out;
 }

@@ -9,6 +9,7 @@
 #ifndef SYNCTOP_TUI_FORMAT_H
 #define SYNCTOP_TUI_FORMAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,5 +34,28 @@ char *format_uptime(double seconds, char *buffer);
  * as the dashboard shows them. Every plain-text output prints names
  * through this (st_text_sanitize()). Returns buffer. */
 char *format_text(const char *text, char *buffer, size_t size);
+
+/* ---- display cells (the dashboard's columns) --------------------------------
+ * A terminal shows a CJK character (and most emoji) in two cells, a
+ * combining mark in none, every other printable character in one: a
+ * column's width is in cells, never in bytes or characters. These decode
+ * UTF-8 themselves and ask wcwidth() for the width of each character (so
+ * the process needs a UTF-8 LC_CTYPE for wide characters to count 2; a
+ * character wcwidth() does not know counts 1). A malformed byte counts as
+ * one cell of one byte. */
+
+/* The display width of text, in cells. */
+int format_cells(const char *text);
+
+/* The bytes of the longest prefix of text that fits in width cells,
+ * never cutting a character; its width in *cells when cells is not NULL. */
+size_t format_fit_cells(const char *text, int width, int *cells);
+
+/* text in exactly width cells, in out (size bytes): padded with spaces on
+ * the right (on the left when align_right), or, when wider, cut at a
+ * character boundary and ended with cut_mark when cut_mark is not '\0'
+ * (a wide character that would straddle the edge gives way to spaces).
+ * Returns out. */
+char *format_pad_cells(const char *text, int width, bool align_right, char cut_mark, char *out, size_t size);
 
 #endif

@@ -27,6 +27,7 @@
 #include <synctop/table.h>
 
 #include "format.h"
+#include "i18n.h"
 
 /* Enough for any real machine; more are summed up, not listed. */
 #define GC_MAX_LISTED 1024
@@ -42,10 +43,10 @@ static void print_removed(const st_leak *leak)
     char size[FORMAT_BUFFER_BYTES];
     format_bytes(leak->size_bytes, size);
     if (leak->kind == ST_LEAK_REGION)
-        printf("removed %s (region '%s', %s, creator pid %d died)\n", leak->segment, leak->object, size,
+        printf(_("removed %s (region '%s', %s, creator pid %d died)\n"), leak->segment, leak->object, size,
                (int)leak->creator_pid);
     else
-        printf("removed %s (%s data, %s, %s)\n", leak->segment, leak->data_kind[0] ? leak->data_kind : "unknown",
+        printf(_("removed %s (%s data, %s, %s)\n"), leak->segment, leak->data_kind[0] ? leak->data_kind : "unknown",
                size, leak->reason);
 }
 
@@ -54,9 +55,9 @@ static void print_kept(const st_leak *leak)
     char size[FORMAT_BUFFER_BYTES];
     format_bytes(leak->size_bytes, size);
     if (leak->kind == ST_LEAK_REGION)
-        printf("kept %s (region '%s', %s: %s)\n", leak->segment, leak->object, size, leak->reason);
+        printf(_("kept %s (region '%s', %s: %s)\n"), leak->segment, leak->object, size, leak->reason);
     else
-        printf("kept %s (%s data, %s: %s)\n", leak->segment, leak->data_kind[0] ? leak->data_kind : "unknown",
+        printf(_("kept %s (%s data, %s: %s)\n"), leak->segment, leak->data_kind[0] ? leak->data_kind : "unknown",
                size, leak->reason);
 }
 
@@ -67,20 +68,20 @@ int gc_command(const char *session)
         st_result result = st_session_resolve(session, name);
         if (result != ST_OK) {
             const char *detail = st_error_detail();
-            fprintf(stderr, "synctop: invalid session name '%s': %s\n", session,
+            fprintf(stderr, _("synctop: invalid session name '%s': %s\n"), session,
                     detail[0] ? detail : st_strerror(result));
             return 2;
         }
     }
     st_leak *leaks = calloc(GC_MAX_LISTED, sizeof *leaks);
     if (!leaks) {
-        fputs("synctop: out of memory\n", stderr);
+        fputs(_("synctop: out of memory\n"), stderr);
         return 1;
     }
     size_t removed = 0;
     st_result result = st_leaks_collect(session ? name : NULL, leaks, GC_MAX_LISTED, &removed);
     if (result != ST_OK) {
-        print_failure("cannot collect leaked shared memory", result);
+        print_failure(_("cannot collect leaked shared memory"), result);
         free(leaks);
         return 1;
     }
@@ -90,13 +91,13 @@ int gc_command(const char *session)
         removed_bytes += leaks[i].size_bytes;
     }
     if (removed > GC_MAX_LISTED)
-        printf("... and %zu more removed\n", removed - GC_MAX_LISTED);
+        printf(_("... and %zu more removed\n"), removed - GC_MAX_LISTED);
 
     /* What is left leaked is in use: say so, and why. */
     size_t kept = 0;
     result = st_leaks_scan(session ? name : NULL, leaks, GC_MAX_LISTED, &kept);
     if (result != ST_OK) {
-        print_failure("cannot list the leaks left", result);
+        print_failure(_("cannot list the leaks left"), result);
         free(leaks);
         return 1;
     }
@@ -105,13 +106,13 @@ int gc_command(const char *session)
     free(leaks);
 
     if (removed == 0 && kept == 0) {
-        puts("nothing to collect");
+        puts(_("nothing to collect"));
         return 0;
     }
     char size[FORMAT_BUFFER_BYTES];
-    printf("collected %zu segment%s, %s", removed, removed == 1 ? "" : "s", format_bytes(removed_bytes, size));
+    printf(_("collected %zu segment%s, %s"), removed, removed == 1 ? "" : "s", format_bytes(removed_bytes, size));
     if (kept)
-        printf("; kept %zu still in use", kept);
+        printf(_("; kept %zu still in use"), kept);
     putchar('\n');
     return 0;
 }

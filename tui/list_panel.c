@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "i18n.h"
 #include "screen.h"
 
 #define MAX_VISIBLE_COLUMNS 32
@@ -24,18 +25,19 @@ static void draw_header(const list_section *section, int y, int width, const siz
     screen_fill(y, 0, width, screen_attr(ROLE_COLUMN_HEADER));
     for (size_t i = 0; i < count; i++) {
         const column_spec *column = &spec->columns[visible[i]];
+        const char *column_title = _(column->title);   /* in the user's language */
         bool sorted = visible[i] == section->sort_column;
         const char *mark = sorted ? (section->sort_descending ? screen_glyph_sort_down() : screen_glyph_sort_up()) : "";
         /* No room for the mark beside a full-width title: the header's
          * colour (reverse bold without colours) marks the column alone. */
-        if ((int)strlen(column->title) + 1 > w[i])
+        if (screen_text_width(column_title) + 1 > w[i])
             mark = "";
         char title[64];
         /* The mark goes next to the title, on the side the figures align to. */
         if (column_is_numeric(column))
-            snprintf(title, sizeof title, "%s%s", mark, column->title);
+            snprintf(title, sizeof title, "%s%s", mark, column_title);
         else
-            snprintf(title, sizeof title, "%s%s", column->title, mark);
+            snprintf(title, sizeof title, "%s%s", column_title, mark);
         int title_width = screen_text_width(title);
         int at = x[i];
         if (column_is_numeric(column) && title_width < w[i])

@@ -30,14 +30,13 @@
 #include "options.h"
 #include "output.h"
 #include "gc_command.h"
+#include "i18n.h"
 #include "run_command.h"
 #include "session_commands.h"
 
 /* --once measures CPU% and rates over this interval, unless -d says otherwise. */
 #define ONCE_WARMUP_S 0.2
 
-/* How to start a session, for the "no such session" message. */
-#define START_A_SESSION_HINT "start one with: synctop-demo race"
 
 static void print_failure(const char *what, const char *session, st_result result)
 {
@@ -59,11 +58,11 @@ static int attach_session(const synctop_options *options, st_table **table)
     }
     st_result result = st_table_attach_readonly(session, table);
     if (result == ST_ENOENT) {
-        fprintf(stderr, "synctop: no session '%s' is running (" START_A_SESSION_HINT ")\n", session);
+        fprintf(stderr, _("synctop: no session '%s' is running (start one with: synctop-demo race)\n"), session);
         return 2;
     }
     if (result != ST_OK) {
-        print_failure("cannot attach to session", session, result);
+        print_failure(_("cannot attach to session"), session, result);
         return 1;
     }
     return 0;
@@ -99,7 +98,7 @@ static int show_session(const synctop_options *options)
     st_model *model = NULL;
     st_result result = st_model_new(&model);
     if (result != ST_OK) {
-        print_failure("cannot build a model of session", st_table_session(table), result);
+        print_failure(_("cannot build a model of session"), st_table_session(table), result);
         st_table_close(table);
         return 1;
     }
@@ -113,6 +112,7 @@ static int show_session(const synctop_options *options)
 int main(int argc, char **argv)
 {
     synctop_options options;
+    i18n_init();
     /* `synctop run ...` watches a program it starts: its own command line. */
     if (argc > 1 && strcmp(argv[1], "run") == 0)
         return run_command_main(argc - 1, argv + 1);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "i18n.h"
 
 #define RIGHT_LINES_MAX 6
 
@@ -162,7 +163,7 @@ static int right_lines(const st_model *model, const dataset *data, int width, in
 {
     const st_system_view *system = st_model_system(model);
     int count = 0;
-    lines[count].label = "Session: ";
+    lines[count].label = _("Session: ");
     lines[count++].text[0] = '\0';   /* drawn specially: name and status */
 
     size_t blocked = 0, starving = 0, deadlocked = 0;
@@ -172,17 +173,17 @@ static int right_lines(const st_model *model, const dataset *data, int width, in
         deadlocked += data->processes[i]->deadlocked;
     }
     info_line *line = &lines[count++];
-    line->label = "Processes: ";
+    line->label = _("Processes: ");
     int used = snprintf(line->text, sizeof line->text, "%zu", data->process_count);
     if (blocked)
-        used += snprintf(line->text + used, sizeof line->text - (size_t)used, ", %zu blocked", blocked);
+        used += snprintf(line->text + used, sizeof line->text - (size_t)used, _(", %zu blocked"), blocked);
     if (starving)
-        used += snprintf(line->text + used, sizeof line->text - (size_t)used, ", %zu starving", starving);
+        used += snprintf(line->text + used, sizeof line->text - (size_t)used, _(", %zu starving"), starving);
     if (deadlocked)
-        snprintf(line->text + used, sizeof line->text - (size_t)used, ", %zu deadlocked", deadlocked);
+        snprintf(line->text + used, sizeof line->text - (size_t)used, _(", %zu deadlocked"), deadlocked);
 
     line = &lines[count++];
-    line->label = "Objects: ";
+    line->label = _("Objects: ");
     objects_by_kind(data, line->text, sizeof line->text);
     /* A long list continues on a second line, split between kinds; what
      * still does not fit ends in "..." */
@@ -197,11 +198,11 @@ static int right_lines(const st_model *model, const dataset *data, int width, in
     }
 
     line = &lines[count++];
-    line->label = "Load average: ";
+    line->label = _("Load average: ");
     snprintf(line->text, sizeof line->text, "%.2f %.2f %.2f", system->load[0], system->load[1], system->load[2]);
 
     line = &lines[count++];
-    line->label = "Uptime: ";
+    line->label = _("Uptime: ");
     char uptime[FORMAT_BUFFER_BYTES];
     snprintf(line->text, sizeof line->text, "%s", format_uptime(system->uptime_s, uptime));
     return count;
@@ -243,9 +244,9 @@ void meters_draw(const st_model *model, const dataset *data, const meters_status
             x += screen_put(y, x, right_x + right_width - x, screen_attr(ROLE_TITLE), status->session);
             char badge[112];
             if (strcmp(status->status, "LIVE") == 0)
-                snprintf(badge, sizeof badge, " %s %.3gs ", status->status, status->delay_s);
+                snprintf(badge, sizeof badge, " %s %.3gs ", _(status->status), status->delay_s);
             else
-                snprintf(badge, sizeof badge, " %s ", status->status);
+                snprintf(badge, sizeof badge, " %s ", _(status->status));
             screen_put(y, x + 1, right_x + right_width - x - 1, screen_attr(status->status_role), badge);
             continue;
         }

@@ -13,6 +13,7 @@
 #include "options.h"
 
 #include "cli_text.h"
+#include "i18n.h"
 
 #include <getopt.h>
 #include <limits.h>
@@ -55,21 +56,21 @@ static const char short_options[] = ":s:d:n:bhV";
 
 void options_print_usage(FILE *out)
 {
-    fputs("Usage: synctop [-s SESSION] [-d SECONDS] [-n COUNT] [--once | --batch] [--json]\n"
+    fputs(_("Usage: synctop [-s SESSION] [-d SECONDS] [-n COUNT] [--once | --batch] [--json]\n"
           "               [--no-color] [--ascii]\n"
           "       synctop --list\n"
           "       synctop --remove SESSION [--force]\n"
           "       synctop --gc [-s SESSION]\n"
           "       synctop run [-s SESSION] [--dashboard] -- COMMAND [ARGS...]\n"
-          "       synctop --help | --version\n",
+          "       synctop --help | --version\n"),
           out);
 }
 
 void options_print_help(FILE *out)
 {
-    fputs("synctop - top for inter-process synchronization\n\n", out);
+    fputs(_("synctop - top for inter-process synchronization\n\n"), out);
     options_print_usage(out);
-    fputs("\n"
+    fputs(_("\n"
           "Shows the processes, locks and other primitives of a synctop session\n"
           "(processes using libsynctop publish them in shared memory). Without\n"
           "--once or --batch, on a terminal: the interactive dashboard (F1 there\n"
@@ -94,7 +95,7 @@ void options_print_help(FILE *out)
           "\n"
           "Start a session to watch with:  synctop-demo race\n"
           "Watch an unmodified program:    synctop run [--dashboard] -- COMMAND (see synctop run --help)\n"
-          "See synctop(1) for the JSON fields and exit statuses.\n",
+          "See synctop(1) for the JSON fields and exit statuses.\n"),
           out);
 }
 
@@ -125,7 +126,7 @@ double options_parse_delay(const char *text)
 void options_delay_problem(const char *flag, const char *text, char *message, size_t size)
 {
     char shown[CLI_MESSAGE_BYTES / 2];
-    snprintf(message, size, "invalid %s '%s': give seconds greater than 0 and at most %g (e.g. 0.5)", flag,
+    snprintf(message, size, _("invalid %s '%s': give seconds greater than 0 and at most %g (e.g. 0.5)"), flag,
              cli_shown(text, shown, sizeof shown), SYNCTOP_MAX_DELAY_S);
 }
 
@@ -154,31 +155,31 @@ static int settle_mode(const seen_flags *seen, synctop_options *options, FILE *e
         return 0;
     }
     if (seen->list && seen->remove)
-        return usage_error(err, "--list and --remove cannot be used together");
+        return usage_error(err, _("--list and --remove cannot be used together"));
     if (seen->list || seen->remove) {
         const char *which = seen->list ? "--list" : "--remove";
         if (seen->once || seen->batch || options->json)
-            return usage_error(err, "%s cannot be combined with --once, --batch or --json", which);
+            return usage_error(err, _("%s cannot be combined with --once, --batch or --json"), which);
         if (seen->session)
-            return usage_error(err, "%s does not take -s/--session%s", which,
-                               seen->remove ? "; name the session after --remove" : "");
+            return usage_error(err, _("%s does not take -s/--session%s"), which,
+                               seen->remove ? _("; name the session after --remove") : "");
         if (options->delay_given || seen->iterations)
-            return usage_error(err, "%s does not take -d or -n", which);
+            return usage_error(err, _("%s does not take -d or -n"), which);
     }
     if (seen->gc) {
         if (seen->list || seen->remove)
-            return usage_error(err, "--gc cannot be combined with --list or --remove");
+            return usage_error(err, _("--gc cannot be combined with --list or --remove"));
         if (seen->once || seen->batch || options->json)
-            return usage_error(err, "--gc cannot be combined with --once, --batch or --json");
+            return usage_error(err, _("--gc cannot be combined with --once, --batch or --json"));
         if (options->delay_given || seen->iterations)
-            return usage_error(err, "--gc does not take -d or -n");
+            return usage_error(err, _("--gc does not take -d or -n"));
     }
     if (options->force && !seen->remove)
-        return usage_error(err, "--force is only meaningful with --remove SESSION");
+        return usage_error(err, _("--force is only meaningful with --remove SESSION"));
     if (seen->once && seen->batch)
-        return usage_error(err, "--once and --batch cannot be used together (--batch -n 1 prints one refresh)");
+        return usage_error(err, _("--once and --batch cannot be used together (--batch -n 1 prints one refresh)"));
     if (seen->once && seen->iterations)
-        return usage_error(err, "--once prints one refresh; -n needs --batch");
+        return usage_error(err, _("--once prints one refresh; -n needs --batch"));
 
     if (seen->list)
         options->mode = MODE_LIST;
@@ -232,7 +233,7 @@ int options_parse(int argc, char **argv, synctop_options *options, FILE *err)
         case 'n':
             options->iterations = parse_count(optarg);
             if (options->iterations == 0)
-                return usage_error(err, "invalid -n/--iterations '%s': give a whole number of refreshes, 1 or more",
+                return usage_error(err, _("invalid -n/--iterations '%s': give a whole number of refreshes, 1 or more"),
                                    cli_shown(optarg, shown, sizeof shown));
             seen.iterations = true;
             break;
@@ -274,15 +275,15 @@ int options_parse(int argc, char **argv, synctop_options *options, FILE *err)
             break;
         case ':':
             cli_refused_option(argv, long_options, bad, sizeof bad);
-            return usage_error(err, "option %s needs an argument", cli_shown(bad, shown, sizeof shown));
+            return usage_error(err, _("option %s needs an argument"), cli_shown(bad, shown, sizeof shown));
         default:   /* '?': an unknown option, or an argument given to a flag */
             cli_refused_option(argv, long_options, bad, sizeof bad);
             if (cli_refused_option_took_a_value(argv))
-                return usage_error(err, "option %s does not take an argument", cli_shown(bad, shown, sizeof shown));
-            return usage_error(err, "unknown option %s", cli_shown(bad, shown, sizeof shown));
+                return usage_error(err, _("option %s does not take an argument"), cli_shown(bad, shown, sizeof shown));
+            return usage_error(err, _("unknown option %s"), cli_shown(bad, shown, sizeof shown));
         }
     }
     if (optind < argc)
-        return usage_error(err, "unexpected argument '%s'", cli_shown(argv[optind], shown, sizeof shown));
+        return usage_error(err, _("unexpected argument '%s'"), cli_shown(argv[optind], shown, sizeof shown));
     return settle_mode(&seen, options, err);
 }

@@ -22,6 +22,8 @@
 
 #include "screen.h"
 
+#include "format.h"
+
 #include <langinfo.h>
 #include <locale.h>
 #include <signal.h>
@@ -193,6 +195,7 @@ void screen_close(void)
 bool screen_open(bool color, bool ascii)
 {
     setlocale(LC_ALL, "");
+    setlocale(LC_NUMERIC, "C");   /* figures keep '.' whatever the locale (format.c), as i18n_init() */
     const char *codeset = nl_langinfo(CODESET);
     use_ascii = ascii || codeset == NULL || strcmp(codeset, "UTF-8") != 0;
     install_signal_handlers();
@@ -235,11 +238,7 @@ bool screen_open(bool color, bool ascii)
 
 int screen_text_width(const char *text)
 {
-    int width = 0;
-    for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++)
-        if ((*p & 0xc0) != 0x80)   /* not a continuation byte */
-            width++;
-    return width;
+    return format_cells(text);   /* display cells: a CJK character takes two */
 }
 
 int screen_put(int y, int x, int width, attr_t attributes, const char *text)
@@ -248,22 +247,13 @@ int screen_put(int y, int x, int width, attr_t attributes, const char *text)
         return 0;
     if (x + width > COLS)
         width = COLS - x;
-    /* The bytes of at most width glyphs. */
-    int glyphs = 0;
-    size_t bytes = 0;
-    const unsigned char *p = (const unsigned char *)text;
-    while (p[bytes] != '\0') {
-        if ((p[bytes] & 0xc0) != 0x80) {
-            if (glyphs == width)
-                break;
-            glyphs++;
-        }
-        bytes++;
-    }
+    /* The bytes of the whole characters that fit in width cells. */
+    int cells;
+    size_t bytes = format_fit_cells(text, width, &cells);
     attrset(attributes);
     mvaddnstr(y, x, text, (int)bytes);
     attrset(A_NORMAL);
-    return glyphs;
+    return cells;
 }
 
 void screen_fill(int y, int x, int width, attr_t attributes)

@@ -65,13 +65,14 @@ const char *screen_glyph_sort_up(void);
 const char *screen_glyph_hline(void);       /* "─" or "-" */
 
 /* Draw text at (y, x), at most width screen columns, with attributes;
- * text is UTF-8 (each glyph one column). Returns columns drawn. */
+ * text is UTF-8 (a CJK character takes two columns; one never cut in
+ * half: format_fit_cells). Returns columns drawn. */
 int screen_put(int y, int x, int width, attr_t attributes, const char *text);
 
 /* Fill width columns at (y, x) with blanks in attributes. */
 void screen_fill(int y, int x, int width, attr_t attributes);
 
-/* Screen columns taken by UTF-8 text (one per code point). */
+/* Screen columns taken by UTF-8 text (display cells: format_cells). */
 int screen_text_width(const char *text);
 
 #endif

@@ -23,6 +23,7 @@
 #include <synctop/table.h>
 
 #include "format.h"
+#include "i18n.h"
 
 static int compare_by_name(const void *a, const void *b)
 {
@@ -71,12 +72,12 @@ int session_list_command(void)
     st_result result = load_sessions(&sessions, &count);
     if (result != ST_OK) {
         const char *detail = st_error_detail();
-        fprintf(stderr, "synctop: cannot list sessions: %s%s%s\n", st_strerror(result),
+        fprintf(stderr, _("synctop: cannot list sessions: %s%s%s\n"), st_strerror(result),
                 detail[0] ? ": " : "", detail);
         return 1;
     }
     if (count == 0) {
-        puts("no sessions");
+        puts(_("no sessions"));
         return 0;
     }
     /* A session's name is a /dev/shm file name: any bytes but '/'. */
@@ -93,14 +94,14 @@ int session_list_command(void)
         printf("%-*s %8s  ", name_width, format_text(session->name, name, sizeof name),
                format_bytes(session->size_bytes, size_text));
         if (session->valid)
-            printf("%u live process%s  %u object%s\n", (unsigned)session->live_processes,
+            printf(_("%u live process%s  %u object%s\n"), (unsigned)session->live_processes,
                    session->live_processes == 1 ? "" : "es", (unsigned)session->objects,
                    session->objects == 1 ? "" : "s");
         else if (session->status == ST_EUNSAFE)
-            printf("unsafe, not yours: another user owns it or others may open it; synctop will not use it "
-                   "(remove it as its owner or root)\n");
+            fputs(_("unsafe, not yours: another user owns it or others may open it; synctop will not use it "
+                   "(remove it as its owner or root)\n"), stdout);
         else
-            printf("invalid: %s\n", st_strerror(session->status));
+            printf(_("invalid: %s\n"), st_strerror(session->status));
     }
     free(sessions);
     return 0;
@@ -112,25 +113,25 @@ int session_remove_command(const char *session, bool force)
     st_result result = st_session_resolve(session, name);
     if (result != ST_OK) {
         const char *detail = st_error_detail();
-        fprintf(stderr, "synctop: invalid session name '%s': %s\n", session,
+        fprintf(stderr, _("synctop: invalid session name '%s': %s\n"), session,
                 detail[0] ? detail : st_strerror(result));
         return 2;
     }
     result = st_session_remove(name, force);
     switch (result) {
     case ST_OK:
-        printf("removed session '%s'\n", name);
+        printf(_("removed session '%s'\n"), name);
         return 0;
     case ST_ENOENT:
-        fprintf(stderr, "synctop: no session '%s' (synctop --list shows the sessions)\n", name);
+        fprintf(stderr, _("synctop: no session '%s' (synctop --list shows the sessions)\n"), name);
         return 2;
     case ST_EBUSY:
-        fprintf(stderr, "synctop: session '%s' is in use: live processes are attached to it; "
-                        "--force removes it anyway\n", name);
+        fprintf(stderr, _("synctop: session '%s' is in use: live processes are attached to it; "
+                          "--force removes it anyway\n"), name);
         return 1;
     default: {
         const char *detail = st_error_detail();
-        fprintf(stderr, "synctop: cannot remove session '%s': %s%s%s\n", name, st_strerror(result),
+        fprintf(stderr, _("synctop: cannot remove session '%s': %s%s%s\n"), name, st_strerror(result),
                 detail[0] ? ": " : "", detail);
         return 1;
     }

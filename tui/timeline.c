@@ -9,11 +9,13 @@
 
 #include "timeline.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "format.h"
+#include "i18n.h"
 #include "screen.h"
 
 static bool event_is_about(const st_event_view *event, const list_row *about)
@@ -72,9 +74,21 @@ void timeline_draw(const dataset *data, int y, int height, int width)
     if (height <= 0)
         return;
     /* The same widths as timeline_format_event's line. */
-    char title[160];
-    snprintf(title, sizeof title, "%-12s %7s %-12s %-8s %-14s %-9s  (timeline: latest first)", "TIME", "PID",
-             "PROCESS", "OP", "OBJECT", "RESULT");
+    static const struct {
+        const char *title;
+        int width;
+        bool right;
+    } heads[] = { { N_("TIME"), 12, false }, { N_("PID"), 7, true }, { N_("PROCESS"), 12, false },
+                  { N_("OP"), 8, false }, { N_("OBJECT"), 14, false }, { N_("RESULT"), 9, false } };
+    char title[320];
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0] && used < sizeof title; i++) {
+        char cell[64];   /* padded in display cells: the titles may be Chinese */
+        format_pad_cells(_(heads[i].title), heads[i].width, heads[i].right, '\0', cell, sizeof cell);
+        used += (size_t)snprintf(title + used, sizeof title - used, "%s ", cell);
+    }
+    if (used < sizeof title)
+        snprintf(title + used, sizeof title - used, " %s", _("(timeline: latest first)"));
     screen_fill(y, 0, width, screen_attr(ROLE_COLUMN_HEADER));
     screen_put(y, 0, width, screen_attr(ROLE_COLUMN_HEADER), title);
     const st_event_view *events[256];
@@ -82,8 +96,8 @@ void timeline_draw(const dataset *data, int y, int height, int width)
     size_t count = timeline_select(data, NULL, events, max);
     if (count == 0 && height > 1) {
         screen_put(y + 1, 1, width - 1, screen_attr(ROLE_DIM),
-                   "No traced operations yet. Tracing is per object and off by default: start the "
-                   "workload with SYNCTOP_TRACE=all (or SYNCTOP_TRACE=name,name).");
+                   _("No traced operations yet. Tracing is per object and off by default: start the "
+                     "workload with SYNCTOP_TRACE=all (or SYNCTOP_TRACE=name,name)."));
         return;
     }
     for (size_t i = 0; i < count; i++) {

@@ -23,6 +23,7 @@
 
 #include "end_text.h"
 #include "format.h"
+#include "i18n.h"
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -299,7 +300,7 @@ static severity shm_row_severity(const list_row *row)
 
 #define NAME_COLUMN(title_, width_)                                                              \
     { .title = title_, .derive = object_name, .format = COLUMN_TEXT, .width = width_, .grow = true, \
-      .help = "the object's name, unique in the session" }
+      .help = N_("the object's name, unique in the session") }
 #define COUNT(title_, field_, width_, priority_, help_)                                          \
     { .title = title_, .field = field_, .format = COLUMN_COUNT, .width = width_, .priority = priority_, \
       .help = help_ }
@@ -317,30 +318,30 @@ static severity shm_row_severity(const list_row *row)
 /* ---- processes ------------------------------------------------------------- */
 
 static const column_spec process_columns[] = {
-    { .title = "PID", .derive = process_pid, .format = COLUMN_COUNT, .width = 7,
-      .help = "process id" },
-    { .title = "NAME", .derive = process_name, .format = COLUMN_TEXT, .width = 12, .grow = true,
-      .help = "the name the process registered with" },
-    { .title = "ROLE", .derive = process_role, .format = COLUMN_TEXT, .width = 9, .priority = 2,
-      .help = "its part in the workload (worker, producer, supervised ...)" },
-    { .title = "STATE", .derive = process_state, .format = COLUMN_TEXT, .width = 14,
-      .help = "running, blocked, starving (blocked too long), deadlock (in a wait-for cycle), "
+    { .title = N_("PID"), .derive = process_pid, .format = COLUMN_COUNT, .width = 7,
+      .help = N_("process id") },
+    { .title = N_("NAME"), .derive = process_name, .format = COLUMN_TEXT, .width = 12, .grow = true,
+      .help = N_("the name the process registered with") },
+    { .title = N_("ROLE"), .derive = process_role, .format = COLUMN_TEXT, .width = 9, .priority = 2,
+      .help = N_("its part in the workload (worker, producer, supervised ...)") },
+    { .title = N_("STATE"), .derive = process_state, .format = COLUMN_TEXT, .width = 14,
+      .help = N_("running, blocked, starving (blocked too long), deadlock (in a wait-for cycle), "
               "unhealthy, crashed, stopped; '*' when the process has exited; \"exited N\" (its exit "
-              "status) or \"killed SIGNAME\" once its parent reaped it" },
-    { .title = "CPU%", .derive = process_cpu, .format = COLUMN_PERCENT, .width = 5, .warn_at = 50,
-      .bad_at = 90, .help = "share of one CPU used since the last refresh" },
-    { .title = "MEM", .derive = process_memory, .format = COLUMN_BYTES, .width = 7, .priority = 1,
-      .help = "resident memory, as ps shows it" },
-    { .title = "BLOCKED ON", .derive = process_blocked_on, .format = COLUMN_TEXT, .width = 18,
-      .help = "the operation and object it is waiting in right now" },
-    { .title = "FOR", .derive = process_blocked_for, .format = COLUMN_DURATION, .width = 7,
-      .warn_at = 1e9, .bad_at = 5e9, .help = "how long it has been waiting there" },
-    { .title = "RST", .derive = process_restarts, .format = COLUMN_COUNT, .width = 3, .priority = 3,
-      .warn_at = 1, .help = "times a supervisor restarted it" },
+              "status) or \"killed SIGNAME\" once its parent reaped it") },
+    { .title = N_("CPU%"), .derive = process_cpu, .format = COLUMN_PERCENT, .width = 5, .warn_at = 50,
+      .bad_at = 90, .help = N_("share of one CPU used since the last refresh") },
+    { .title = N_("MEM"), .derive = process_memory, .format = COLUMN_BYTES, .width = 7, .priority = 1,
+      .help = N_("resident memory, as ps shows it") },
+    { .title = N_("BLOCKED ON"), .derive = process_blocked_on, .format = COLUMN_TEXT, .width = 18,
+      .help = N_("the operation and object it is waiting in right now") },
+    { .title = N_("FOR"), .derive = process_blocked_for, .format = COLUMN_DURATION, .width = 7,
+      .warn_at = 1e9, .bad_at = 5e9, .help = N_("how long it has been waiting there") },
+    { .title = N_("RST"), .derive = process_restarts, .format = COLUMN_COUNT, .width = 3, .priority = 3,
+      .warn_at = 1, .help = N_("times a supervisor restarted it") },
 };
 
 static const section_spec processes_section = {
-    .title = "Processes",
+    .title = N_("Processes"),
     .types = NULL,
     .columns = COLUMNS(process_columns),
     .sort_column = 4,   /* CPU% */
@@ -353,28 +354,28 @@ static const section_spec processes_section = {
 static const char *const lock_types[] = { "lock", "rlock", NULL };
 
 static const column_spec lock_columns[] = {
-    NAME_COLUMN("LOCKS", 14),
-    { .title = "TYPE", .derive = object_type, .format = COLUMN_TEXT, .width = 5, .priority = 3,
-      .help = "lock, or rlock (re-entrant: its owner may acquire it again)" },
-    PID_NAME("HOLDER", "holder", 14, 0, "the process holding it now"),
-    COUNT("WAITERS", "waiters", 7, 0, "processes waiting to acquire it now"),
-    RATE("ACQ/S", "acquisitions", 6, 0, "acquisitions per second"),
-    { .title = "CONT%", .derive = contention_percent, .format = COLUMN_PERCENT, .width = 5,
+    NAME_COLUMN(N_("LOCKS"), 14),
+    { .title = N_("TYPE"), .derive = object_type, .format = COLUMN_TEXT, .width = 5, .priority = 3,
+      .help = N_("lock, or rlock (re-entrant: its owner may acquire it again)") },
+    PID_NAME(N_("HOLDER"), "holder", 14, 0, N_("the process holding it now")),
+    COUNT(N_("WAITERS"), "waiters", 7, 0, N_("processes waiting to acquire it now")),
+    RATE(N_("ACQ/S"), "acquisitions", 6, 0, N_("acquisitions per second")),
+    { .title = N_("CONT%"), .derive = contention_percent, .format = COLUMN_PERCENT, .width = 5,
       .warn_at = 10, .bad_at = 50,
-      .help = "contention: the share of acquisitions that had to wait, since creation" },
-    DURATION("WAIT50", "wait_ns_p50", 7, 2, "median wait of the acquisitions that waited"),
-    DURATION("WAIT99", "wait_ns_p99", 7, 1, "99th percentile of those waits"),
-    DURATION("WAITMAX", "wait_ns_max", 7, 1, "the longest wait"),
-    { .title = "HOLDAVG", .derive = hold_average, .format = COLUMN_DURATION, .width = 7, .priority = 2,
-      .help = "average time it is held per acquisition" },
-    DURATION("HOLDMAX", "hold_ns_max", 7, 2, "the longest hold"),
-    { .title = "DIED", .field = "owner_died", .format = COLUMN_COUNT, .width = 4, .priority = 1,
-      .warn_at = 1, .help = "times a holder died holding it (the next acquirer recovered it)" },
-    COUNT("DEPTH", "depth", 5, 3, "rlock: how many times its owner holds it"),
+      .help = N_("contention: the share of acquisitions that had to wait, since creation") },
+    DURATION(N_("WAIT50"), "wait_ns_p50", 7, 2, N_("median wait of the acquisitions that waited")),
+    DURATION(N_("WAIT99"), "wait_ns_p99", 7, 1, N_("99th percentile of those waits")),
+    DURATION(N_("WAITMAX"), "wait_ns_max", 7, 1, N_("the longest wait")),
+    { .title = N_("HOLDAVG"), .derive = hold_average, .format = COLUMN_DURATION, .width = 7, .priority = 2,
+      .help = N_("average time it is held per acquisition") },
+    DURATION(N_("HOLDMAX"), "hold_ns_max", 7, 2, N_("the longest hold")),
+    { .title = N_("DIED"), .field = "owner_died", .format = COLUMN_COUNT, .width = 4, .priority = 1,
+      .warn_at = 1, .help = N_("times a holder died holding it (the next acquirer recovered it)") },
+    COUNT(N_("DEPTH"), "depth", 5, 3, N_("rlock: how many times its owner holds it")),
 };
 
 static const section_spec locks_section = {
-    .title = "Locks",
+    .title = N_("Locks"),
     .types = lock_types,
     .columns = COLUMNS(lock_columns),
     .sort_column = 4,   /* ACQ/S */
@@ -386,25 +387,25 @@ static const section_spec locks_section = {
 static const char *const semaphore_types[] = { "semaphore", "bounded_semaphore", NULL };
 
 static const column_spec semaphore_columns[] = {
-    NAME_COLUMN("SEMAPHORES", 14),
-    { .title = "KIND", .derive = semaphore_kind, .format = COLUMN_TEXT, .width = 7, .priority = 2,
-      .help = "plain, or bounded (releasing more than it started with is an error)" },
-    { .title = "IN USE", .derive = semaphore_fill, .format = COLUMN_BAR, .width = 12, .warn_at = 1.0,
-      .help = "permits taken out of the initial count" },
-    COUNT("PEAK", "peak_in_use", 4, 2, "most permits ever in use at once"),
-    COUNT("WAITERS", "waiters", 7, 0, "processes waiting for a permit now"),
-    RATE("ACQ/S", "acquisitions", 6, 0, "acquisitions per second"),
-    { .title = "CONT%", .derive = contention_percent, .format = COLUMN_PERCENT, .width = 5,
-      .priority = 1, .warn_at = 10, .bad_at = 50, .help = "share of acquisitions that had to wait" },
-    DURATION("WAIT99", "wait_ns_p99", 7, 1, "99th percentile wait"),
-    DURATION("WAITMAX", "wait_ns_max", 7, 2, "the longest wait"),
-    COUNT("TMO", "timeouts", 4, 2, "acquisitions that gave up at their timeout"),
-    { .title = "OVER", .field = "over_releases", .format = COLUMN_COUNT, .width = 4, .priority = 1,
-      .bad_at = 1, .help = "bounded: releases refused because they would exceed the initial value" },
+    NAME_COLUMN(N_("SEMAPHORES"), 14),
+    { .title = N_("KIND"), .derive = semaphore_kind, .format = COLUMN_TEXT, .width = 7, .priority = 2,
+      .help = N_("plain, or bounded (releasing more than it started with is an error)") },
+    { .title = N_("IN USE"), .derive = semaphore_fill, .format = COLUMN_BAR, .width = 12, .warn_at = 1.0,
+      .help = N_("permits taken out of the initial count") },
+    COUNT(N_("PEAK"), "peak_in_use", 4, 2, N_("most permits ever in use at once")),
+    COUNT(N_("WAITERS"), "waiters", 7, 0, N_("processes waiting for a permit now")),
+    RATE(N_("ACQ/S"), "acquisitions", 6, 0, N_("acquisitions per second")),
+    { .title = N_("CONT%"), .derive = contention_percent, .format = COLUMN_PERCENT, .width = 5,
+      .priority = 1, .warn_at = 10, .bad_at = 50, .help = N_("share of acquisitions that had to wait") },
+    DURATION(N_("WAIT99"), "wait_ns_p99", 7, 1, N_("99th percentile wait")),
+    DURATION(N_("WAITMAX"), "wait_ns_max", 7, 2, N_("the longest wait")),
+    COUNT(N_("TMO"), "timeouts", 4, 2, N_("acquisitions that gave up at their timeout")),
+    { .title = N_("OVER"), .field = "over_releases", .format = COLUMN_COUNT, .width = 4, .priority = 1,
+      .bad_at = 1, .help = N_("bounded: releases refused because they would exceed the initial value") },
 };
 
 static const section_spec semaphores_section = {
-    .title = "Semaphores",
+    .title = N_("Semaphores"),
     .types = semaphore_types,
     .columns = COLUMNS(semaphore_columns),
     .sort_column = 5,   /* ACQ/S */
@@ -416,19 +417,19 @@ static const section_spec semaphores_section = {
 static const char *const event_types[] = { "event", NULL };
 
 static const column_spec event_columns[] = {
-    NAME_COLUMN("EVENTS", 16),
-    { .title = "STATE", .derive = event_state, .format = COLUMN_TEXT, .sort_by_number = true, .width = 5,
-      .help = "set (waiters pass) or clear (waiters block)" },
-    COUNT("WAITERS", "waiters", 7, 0, "processes waiting for it to be set"),
-    RATE("SETS/S", "sets", 6, 0, "sets per second"),
-    RATE("CLEARS/S", "clears", 8, 0, "clears per second"),
-    RATE("WAITS/S", "waits", 7, 0, "waits per second"),
-    { .title = "TIMEOUTS", .field = "wait_timeouts", .format = COLUMN_COUNT, .width = 8, .priority = 1,
-      .warn_at = 1, .help = "waits that gave up at their timeout" },
+    NAME_COLUMN(N_("EVENTS"), 16),
+    { .title = N_("STATE"), .derive = event_state, .format = COLUMN_TEXT, .sort_by_number = true, .width = 5,
+      .help = N_("set (waiters pass) or clear (waiters block)") },
+    COUNT(N_("WAITERS"), "waiters", 7, 0, N_("processes waiting for it to be set")),
+    RATE(N_("SETS/S"), "sets", 6, 0, N_("sets per second")),
+    RATE(N_("CLEARS/S"), "clears", 8, 0, N_("clears per second")),
+    RATE(N_("WAITS/S"), "waits", 7, 0, N_("waits per second")),
+    { .title = N_("TIMEOUTS"), .field = "wait_timeouts", .format = COLUMN_COUNT, .width = 8, .priority = 1,
+      .warn_at = 1, .help = N_("waits that gave up at their timeout") },
 };
 
 static const section_spec events_section = {
-    .title = "Events",
+    .title = N_("Events"),
     .types = event_types,
     .columns = COLUMNS(event_columns),
     .sort_column = 2,   /* WAITERS */
@@ -438,19 +439,19 @@ static const section_spec events_section = {
 static const char *const condition_types[] = { "condition", NULL };
 
 static const column_spec condition_columns[] = {
-    NAME_COLUMN("CONDITIONS", 16),
-    { .title = "LOCK", .field = "lock", .format = COLUMN_TEXT, .width = 14, .priority = 1,
-      .help = "the lock the condition is used with" },
-    COUNT("WAITERS", "waiters", 7, 0, "processes waiting to be notified"),
-    RATE("NOTIFY/S", "notifies", 8, 0, "notify calls per second"),
-    RATE("WAKEUP/S", "wakeups", 8, 0, "waiters woken per second"),
-    COUNT("SPURIOUS", "spurious_wakeups", 8, 2, "wakeups without a notify"),
-    { .title = "TIMEOUTS", .field = "timeouts", .format = COLUMN_COUNT, .width = 8, .priority = 1,
-      .warn_at = 1, .help = "waits that gave up at their timeout" },
+    NAME_COLUMN(N_("CONDITIONS"), 16),
+    { .title = N_("LOCK"), .field = "lock", .format = COLUMN_TEXT, .width = 14, .priority = 1,
+      .help = N_("the lock the condition is used with") },
+    COUNT(N_("WAITERS"), "waiters", 7, 0, N_("processes waiting to be notified")),
+    RATE(N_("NOTIFY/S"), "notifies", 8, 0, N_("notify calls per second")),
+    RATE(N_("WAKEUP/S"), "wakeups", 8, 0, N_("waiters woken per second")),
+    COUNT(N_("SPURIOUS"), "spurious_wakeups", 8, 2, N_("wakeups without a notify")),
+    { .title = N_("TIMEOUTS"), .field = "timeouts", .format = COLUMN_COUNT, .width = 8, .priority = 1,
+      .warn_at = 1, .help = N_("waits that gave up at their timeout") },
 };
 
 static const section_spec conditions_section = {
-    .title = "Conditions",
+    .title = N_("Conditions"),
     .types = condition_types,
     .columns = COLUMNS(condition_columns),
     .sort_column = 2,
@@ -462,26 +463,26 @@ static const section_spec conditions_section = {
 static const char *const queue_types[] = { "queue", NULL };
 
 static const column_spec queue_columns[] = {
-    NAME_COLUMN("QUEUES", 14),
-    { .title = "DEPTH", .derive = queue_fill, .format = COLUMN_BAR, .width = 14, .warn_at = 0.75,
-      .bad_at = 0.95, .help = "messages waiting, out of the capacity" },
-    COUNT("HIGH", "high_water", 4, 2, "the deepest it has been"),
-    RATE("PUT/S", "puts", 6, 0, "messages put per second"),
-    RATE("GET/S", "gets", 6, 0, "messages taken per second"),
-    { .title = "BYTES", .field = "bytes", .format = COLUMN_BYTES, .width = 7, .priority = 2,
-      .help = "bytes waiting in the queue" },
-    { .title = "PRODBLK", .field = "producers_blocked", .format = COLUMN_COUNT, .width = 7,
-      .warn_at = 1, .help = "producers waiting for room (the queue is full)" },
-    COUNT("CONSBLK", "consumers_blocked", 7, 0, "consumers waiting for a message (the queue is empty)"),
-    COUNT("TASKS", "unfinished_tasks", 5, 2, "messages put but not yet marked done (join waits for 0)"),
-    { .title = "TMO", .field = "put_timeouts+get_timeouts", .derive = field_sum, .format = COLUMN_COUNT,
-      .width = 4, .priority = 2, .help = "puts and gets that gave up at their timeout" },
-    { .title = "CLOSED", .field = "closed", .format = COLUMN_FLAG, .width = 6, .priority = 3,
-      .help = "closed: no more puts" },
+    NAME_COLUMN(N_("QUEUES"), 14),
+    { .title = N_("DEPTH"), .derive = queue_fill, .format = COLUMN_BAR, .width = 14, .warn_at = 0.75,
+      .bad_at = 0.95, .help = N_("messages waiting, out of the capacity") },
+    COUNT(N_("HIGH"), "high_water", 4, 2, N_("the deepest it has been")),
+    RATE(N_("PUT/S"), "puts", 6, 0, N_("messages put per second")),
+    RATE(N_("GET/S"), "gets", 6, 0, N_("messages taken per second")),
+    { .title = N_("BYTES"), .field = "bytes", .format = COLUMN_BYTES, .width = 7, .priority = 2,
+      .help = N_("bytes waiting in the queue") },
+    { .title = N_("PRODBLK"), .field = "producers_blocked", .format = COLUMN_COUNT, .width = 7,
+      .warn_at = 1, .help = N_("producers waiting for room (the queue is full)") },
+    COUNT(N_("CONSBLK"), "consumers_blocked", 7, 0, N_("consumers waiting for a message (the queue is empty)")),
+    COUNT(N_("TASKS"), "unfinished_tasks", 5, 2, N_("messages put but not yet marked done (join waits for 0)")),
+    { .title = N_("TMO"), .field = "put_timeouts+get_timeouts", .derive = field_sum, .format = COLUMN_COUNT,
+      .width = 4, .priority = 2, .help = N_("puts and gets that gave up at their timeout") },
+    { .title = N_("CLOSED"), .field = "closed", .format = COLUMN_FLAG, .width = 6, .priority = 3,
+      .help = N_("closed: no more puts") },
 };
 
 static const section_spec queues_section = {
-    .title = "Queues",
+    .title = N_("Queues"),
     .types = queue_types,
     .columns = COLUMNS(queue_columns),
     .sort_column = 1,   /* DEPTH */
@@ -491,22 +492,22 @@ static const section_spec queues_section = {
 static const char *const pipe_types[] = { "pipe", NULL };
 
 static const column_spec pipe_columns[] = {
-    NAME_COLUMN("PIPES", 14),
-    RATE("A>B/S", "messages_a_to_b", 6, 0, "messages sent from end A to end B per second"),
-    RATE("B>A/S", "messages_b_to_a", 6, 0, "messages sent from end B to end A per second"),
-    COUNT("UNR.AB", "unread_messages_a_to_b", 6, 0, "messages sent by A not yet received by B"),
-    COUNT("UNR.BA", "unread_messages_b_to_a", 6, 0, "messages sent by B not yet received by A"),
-    { .title = "BYTES/S", .field = "bytes_a_to_b+bytes_b_to_a", .rate = true, .derive = field_sum,
-      .format = COLUMN_BYTES, .width = 8, .priority = 1, .help = "bytes per second, both ways" },
-    { .title = "BLOCKED", .field = "a_send_blocked+a_recv_blocked+b_send_blocked+b_recv_blocked",
+    NAME_COLUMN(N_("PIPES"), 14),
+    RATE(N_("A>B/S"), "messages_a_to_b", 6, 0, N_("messages sent from end A to end B per second")),
+    RATE(N_("B>A/S"), "messages_b_to_a", 6, 0, N_("messages sent from end B to end A per second")),
+    COUNT(N_("UNR.AB"), "unread_messages_a_to_b", 6, 0, N_("messages sent by A not yet received by B")),
+    COUNT(N_("UNR.BA"), "unread_messages_b_to_a", 6, 0, N_("messages sent by B not yet received by A")),
+    { .title = N_("BYTES/S"), .field = "bytes_a_to_b+bytes_b_to_a", .rate = true, .derive = field_sum,
+      .format = COLUMN_BYTES, .width = 8, .priority = 1, .help = N_("bytes per second, both ways") },
+    { .title = N_("BLOCKED"), .field = "a_send_blocked+a_recv_blocked+b_send_blocked+b_recv_blocked",
       .derive = field_sum, .format = COLUMN_COUNT, .width = 7, .warn_at = 1,
-      .help = "senders waiting for room plus receivers waiting for a message" },
-    { .title = "TMO", .field = "send_timeouts+recv_timeouts", .derive = field_sum, .format = COLUMN_COUNT,
-      .width = 4, .priority = 2, .help = "sends and receives that gave up at their timeout" },
+      .help = N_("senders waiting for room plus receivers waiting for a message") },
+    { .title = N_("TMO"), .field = "send_timeouts+recv_timeouts", .derive = field_sum, .format = COLUMN_COUNT,
+      .width = 4, .priority = 2, .help = N_("sends and receives that gave up at their timeout") },
 };
 
 static const section_spec pipes_section = {
-    .title = "Pipes",
+    .title = N_("Pipes"),
     .types = pipe_types,
     .columns = COLUMNS(pipe_columns),
     .sort_column = 1,
@@ -518,20 +519,20 @@ static const section_spec pipes_section = {
 static const char *const shm_types[] = { "shm", NULL };
 
 static const column_spec shm_columns[] = {
-    NAME_COLUMN("SHARED MEMORY", 16),
-    { .title = "SIZE", .field = "size_bytes", .format = COLUMN_BYTES, .width = 7,
-      .help = "the region's size" },
-    PID_NAME("CREATOR", "creator", 14, 1, "the process that created it"),
-    COUNT("ATTACHED", "attached", 8, 0, "live processes attached to it now"),
-    { .title = "STATE", .derive = shm_state, .format = COLUMN_TEXT, .sort_by_number = true, .width = 9,
+    NAME_COLUMN(N_("SHARED MEMORY"), 16),
+    { .title = N_("SIZE"), .field = "size_bytes", .format = COLUMN_BYTES, .width = 7,
+      .help = N_("the region's size") },
+    PID_NAME(N_("CREATOR"), "creator", 14, 1, N_("the process that created it")),
+    COUNT(N_("ATTACHED"), "attached", 8, 0, N_("live processes attached to it now")),
+    { .title = N_("STATE"), .derive = shm_state, .format = COLUMN_TEXT, .sort_by_number = true, .width = 9,
       .bad_at = 3,
-      .help = "live, unlinked (removed, gone when the last process detaches), collected (by --gc), "
-              "or LEAKED: never unlinked and its creator is dead" },
-    RATE("ATT/S", "attaches", 5, 2, "attaches per second"),
+      .help = N_("live, unlinked (removed, gone when the last process detaches), collected (by --gc), "
+              "or LEAKED: never unlinked and its creator is dead") },
+    RATE(N_("ATT/S"), "attaches", 5, 2, N_("attaches per second")),
 };
 
 static const section_spec shm_section = {
-    .title = "Shared memory",
+    .title = N_("Shared memory"),
     .types = shm_types,
     .columns = COLUMNS(shm_columns),
     .sort_column = 4,   /* STATE: leaks first */
@@ -542,20 +543,20 @@ static const section_spec shm_section = {
 static const char *const value_types[] = { "value", NULL };
 
 static const column_spec value_columns[] = {
-    NAME_COLUMN("VALUES", 16),
-    { .title = "TYPE", .field = "value_type", .format = COLUMN_TEXT, .width = 6, .priority = 2,
-      .help = "int32, int64, uint64 or double" },
-    { .title = "VALUE", .field = "value", .format = COLUMN_AUTO, .width = 12,
-      .help = "the current value" },
-    RATE("READS/S", "reads", 7, 0, "reads per second"),
-    RATE("WRITES/S", "writes", 8, 0, "writes per second"),
-    PID_NAME("HOLDER", "holder", 14, 1, "the process holding its built-in lock"),
-    { .title = "CONT%", .derive = contention_percent, .format = COLUMN_PERCENT, .width = 5,
-      .priority = 2, .warn_at = 10, .bad_at = 50, .help = "share of lock acquisitions that had to wait" },
+    NAME_COLUMN(N_("VALUES"), 16),
+    { .title = N_("TYPE"), .field = "value_type", .format = COLUMN_TEXT, .width = 6, .priority = 2,
+      .help = N_("int32, int64, uint64 or double") },
+    { .title = N_("VALUE"), .field = "value", .format = COLUMN_AUTO, .width = 12,
+      .help = N_("the current value") },
+    RATE(N_("READS/S"), "reads", 7, 0, N_("reads per second")),
+    RATE(N_("WRITES/S"), "writes", 8, 0, N_("writes per second")),
+    PID_NAME(N_("HOLDER"), "holder", 14, 1, N_("the process holding its built-in lock")),
+    { .title = N_("CONT%"), .derive = contention_percent, .format = COLUMN_PERCENT, .width = 5,
+      .priority = 2, .warn_at = 10, .bad_at = 50, .help = N_("share of lock acquisitions that had to wait") },
 };
 
 static const section_spec values_section = {
-    .title = "Values",
+    .title = N_("Values"),
     .types = value_types,
     .columns = COLUMNS(value_columns),
     .sort_column = 4,   /* WRITES/S */
@@ -565,21 +566,21 @@ static const section_spec values_section = {
 static const char *const array_types[] = { "array", NULL };
 
 static const column_spec array_columns[] = {
-    NAME_COLUMN("ARRAYS", 16),
-    { .title = "TYPE", .field = "element_type", .format = COLUMN_TEXT, .width = 6, .priority = 2,
-      .help = "the element type" },
-    COUNT("LENGTH", "length", 6, 0, "number of elements"),
-    { .title = "SUM", .field = "sum", .format = COLUMN_AUTO, .width = 10, .help = "sum of the elements" },
-    { .title = "MIN", .field = "min", .format = COLUMN_AUTO, .width = 8, .priority = 1,
-      .help = "smallest element" },
-    { .title = "MAX", .field = "max", .format = COLUMN_AUTO, .width = 8, .priority = 1,
-      .help = "largest element" },
-    RATE("READS/S", "reads", 7, 1, "reads per second"),
-    RATE("WRITES/S", "writes", 8, 0, "writes per second"),
+    NAME_COLUMN(N_("ARRAYS"), 16),
+    { .title = N_("TYPE"), .field = "element_type", .format = COLUMN_TEXT, .width = 6, .priority = 2,
+      .help = N_("the element type") },
+    COUNT(N_("LENGTH"), "length", 6, 0, N_("number of elements")),
+    { .title = N_("SUM"), .field = "sum", .format = COLUMN_AUTO, .width = 10, .help = N_("sum of the elements") },
+    { .title = N_("MIN"), .field = "min", .format = COLUMN_AUTO, .width = 8, .priority = 1,
+      .help = N_("smallest element") },
+    { .title = N_("MAX"), .field = "max", .format = COLUMN_AUTO, .width = 8, .priority = 1,
+      .help = N_("largest element") },
+    RATE(N_("READS/S"), "reads", 7, 1, N_("reads per second")),
+    RATE(N_("WRITES/S"), "writes", 8, 0, N_("writes per second")),
 };
 
 static const section_spec arrays_section = {
-    .title = "Arrays",
+    .title = N_("Arrays"),
     .types = array_types,
     .columns = COLUMNS(array_columns),
     .sort_column = 7,
@@ -589,17 +590,17 @@ static const section_spec arrays_section = {
 static const char *const dict_types[] = { "dict", NULL };
 
 static const column_spec dict_columns[] = {
-    NAME_COLUMN("DICTS", 16),
-    { .title = "ENTRIES", .derive = dict_fill, .format = COLUMN_BAR, .width = 14, .warn_at = 0.9,
-      .help = "keys stored, out of the capacity" },
-    RATE("GETS/S", "gets", 6, 0, "lookups per second"),
-    RATE("SETS/S", "sets", 6, 0, "stores per second"),
-    RATE("DELS/S", "deletes", 6, 1, "deletions per second"),
-    COUNT("MISSES", "misses", 6, 1, "lookups of absent keys"),
+    NAME_COLUMN(N_("DICTS"), 16),
+    { .title = N_("ENTRIES"), .derive = dict_fill, .format = COLUMN_BAR, .width = 14, .warn_at = 0.9,
+      .help = N_("keys stored, out of the capacity") },
+    RATE(N_("GETS/S"), "gets", 6, 0, N_("lookups per second")),
+    RATE(N_("SETS/S"), "sets", 6, 0, N_("stores per second")),
+    RATE(N_("DELS/S"), "deletes", 6, 1, N_("deletions per second")),
+    COUNT(N_("MISSES"), "misses", 6, 1, N_("lookups of absent keys")),
 };
 
 static const section_spec dicts_section = {
-    .title = "Dicts",
+    .title = N_("Dicts"),
     .types = dict_types,
     .columns = COLUMNS(dict_columns),
     .sort_column = 2,
@@ -611,20 +612,20 @@ static const section_spec dicts_section = {
 static const char *const pool_types[] = { "pool", NULL };
 
 static const column_spec pool_columns[] = {
-    NAME_COLUMN("POOLS", 14),
-    PID_NAME("OWNER", "owner", 12, 2, "the process that submits the tasks"),
-    COUNT("WORKERS", "workers", 7, 0, "worker processes"),
-    COUNT("BUSY", "workers_busy", 4, 0, "workers running a task now"),
-    COUNT("QUEUED", "tasks_queued", 6, 0, "tasks waiting for a worker"),
-    RATE("DONE/S", "tasks_done", 6, 0, "tasks finished per second"),
-    { .title = "FAILED", .field = "tasks_failed", .format = COLUMN_COUNT, .width = 6, .warn_at = 1,
-      .help = "tasks that failed (their error callback ran)" },
-    DURATION("TASKMAX", "task_ns_max", 7, 1, "the longest task"),
-    COUNT("REPL", "workers_replaced", 4, 2, "workers replaced after dying"),
+    NAME_COLUMN(N_("POOLS"), 14),
+    PID_NAME(N_("OWNER"), "owner", 12, 2, N_("the process that submits the tasks")),
+    COUNT(N_("WORKERS"), "workers", 7, 0, N_("worker processes")),
+    COUNT(N_("BUSY"), "workers_busy", 4, 0, N_("workers running a task now")),
+    COUNT(N_("QUEUED"), "tasks_queued", 6, 0, N_("tasks waiting for a worker")),
+    RATE(N_("DONE/S"), "tasks_done", 6, 0, N_("tasks finished per second")),
+    { .title = N_("FAILED"), .field = "tasks_failed", .format = COLUMN_COUNT, .width = 6, .warn_at = 1,
+      .help = N_("tasks that failed (their error callback ran)") },
+    DURATION(N_("TASKMAX"), "task_ns_max", 7, 1, N_("the longest task")),
+    COUNT(N_("REPL"), "workers_replaced", 4, 2, N_("workers replaced after dying")),
 };
 
 static const section_spec pools_section = {
-    .title = "Pools",
+    .title = N_("Pools"),
     .types = pool_types,
     .columns = COLUMNS(pool_columns),
     .sort_column = 5,
@@ -634,24 +635,24 @@ static const section_spec pools_section = {
 static const char *const supervisor_types[] = { "supervisor", NULL };
 
 static const column_spec supervisor_columns[] = {
-    { .title = "SUPERVISORS", .derive = object_name, .format = COLUMN_TEXT, .width = 14,
-      .help = "the object's name, unique in the session" },
-    PID_NAME("OWNER", "owner", 12, 2, "the supervising process"),
-    COUNT("WORKERS", "workers", 7, 0, "workers it watches"),
-    COUNT("RUNNING", "running", 7, 0, "workers running"),
-    { .title = "UNHEALTHY", .field = "unhealthy", .format = COLUMN_COUNT, .width = 9, .warn_at = 1,
-      .help = "workers whose heartbeat is late" },
-    { .title = "CRASHED", .field = "crashed", .format = COLUMN_COUNT, .width = 7, .warn_at = 1,
-      .help = "workers dead and not (yet) restarted" },
-    COUNT("RESTARTS", "restarts_total", 8, 0, "restarts so far"),
-    { .title = "GAVEUP", .field = "gave_up", .format = COLUMN_COUNT, .width = 6, .bad_at = 1,
-      .help = "workers it stopped restarting (their restart limit was reached)" },
-    { .title = "LAST FAILURE", .field = "last_failure", .format = COLUMN_TEXT, .width = 14, .grow = true,
-      .priority = 1, .help = "the latest worker failure" },
+    { .title = N_("SUPERVISORS"), .derive = object_name, .format = COLUMN_TEXT, .width = 14,
+      .help = N_("the object's name, unique in the session") },
+    PID_NAME(N_("OWNER"), "owner", 12, 2, N_("the supervising process")),
+    COUNT(N_("WORKERS"), "workers", 7, 0, N_("workers it watches")),
+    COUNT(N_("RUNNING"), "running", 7, 0, N_("workers running")),
+    { .title = N_("UNHEALTHY"), .field = "unhealthy", .format = COLUMN_COUNT, .width = 9, .warn_at = 1,
+      .help = N_("workers whose heartbeat is late") },
+    { .title = N_("CRASHED"), .field = "crashed", .format = COLUMN_COUNT, .width = 7, .warn_at = 1,
+      .help = N_("workers dead and not (yet) restarted") },
+    COUNT(N_("RESTARTS"), "restarts_total", 8, 0, N_("restarts so far")),
+    { .title = N_("GAVEUP"), .field = "gave_up", .format = COLUMN_COUNT, .width = 6, .bad_at = 1,
+      .help = N_("workers it stopped restarting (their restart limit was reached)") },
+    { .title = N_("LAST FAILURE"), .field = "last_failure", .format = COLUMN_TEXT, .width = 14, .grow = true,
+      .priority = 1, .help = N_("the latest worker failure") },
 };
 
 static const section_spec supervisors_section = {
-    .title = "Supervisors",
+    .title = N_("Supervisors"),
     .types = supervisor_types,
     .columns = COLUMNS(supervisor_columns),
     .sort_column = 6,
@@ -682,15 +683,15 @@ static void field_summary(const column_spec *column, const list_row *row, const 
 static bool other_kind(const list_row *row);
 
 static const column_spec other_columns[] = {
-    NAME_COLUMN("OTHER OBJECTS", 16),
-    { .title = "TYPE", .derive = object_type, .format = COLUMN_TEXT, .width = 12,
-      .help = "its kind, as the library names it" },
-    { .title = "FIGURES", .derive = field_summary, .format = COLUMN_TEXT, .width = 40, .grow = true,
-      .help = "its first figures by name (Enter shows them all)" },
+    NAME_COLUMN(N_("OTHER OBJECTS"), 16),
+    { .title = N_("TYPE"), .derive = object_type, .format = COLUMN_TEXT, .width = 12,
+      .help = N_("its kind, as the library names it") },
+    { .title = N_("FIGURES"), .derive = field_summary, .format = COLUMN_TEXT, .width = 40, .grow = true,
+      .help = N_("its first figures by name (Enter shows them all)") },
 };
 
 static const section_spec other_section = {
-    .title = "Other objects",
+    .title = N_("Other objects"),
     .accepts = other_kind,
     .columns = COLUMNS(other_columns),
     .sort_column = 1,
@@ -715,19 +716,19 @@ static const section_spec *const pools_view[] = { &pools_section, &supervisors_s
 #define SECTIONS(array) array, sizeof array / sizeof array[0]
 
 static const view_spec views[] = {
-    { "Overview", "All", "the busiest items of every kind on one screen (and objects of kinds without "
-      "a view of their own)", SECTIONS(every_section) },
-    { "Processes", "Proc", "every registered process: CPU, memory, what it waits for", SECTIONS(processes_view) },
-    { "Locks", "Lock", "locks and re-entrant locks: holders, waiters, contention, wait and hold times",
+    { N_("Overview"), N_("All"), N_("the busiest items of every kind on one screen (and objects of kinds without "
+      "a view of their own)"), SECTIONS(every_section) },
+    { N_("Processes"), N_("Proc"), N_("every registered process: CPU, memory, what it waits for"), SECTIONS(processes_view) },
+    { N_("Locks"), N_("Lock"), N_("locks and re-entrant locks: holders, waiters, contention, wait and hold times"),
       SECTIONS(locks_view) },
-    { "Semaphores", "Sem", "semaphores and bounded semaphores: permits in use, waiters, over-releases",
+    { N_("Semaphores"), N_("Sem"), N_("semaphores and bounded semaphores: permits in use, waiters, over-releases"),
       SECTIONS(semaphores_view) },
-    { "Events", "Evt", "events and conditions: who waits to be woken, how often they are set or notified",
+    { N_("Events"), N_("Evt"), N_("events and conditions: who waits to be woken, how often they are set or notified"),
       SECTIONS(events_view) },
-    { "Queues", "Queue", "queues and pipes: how full, how fast, who is blocked", SECTIONS(queues_view) },
-    { "Memory", "Mem", "shared-memory regions (leaks flagged), shared values, arrays and dicts",
+    { N_("Queues"), N_("Queue"), N_("queues and pipes: how full, how fast, who is blocked"), SECTIONS(queues_view) },
+    { N_("Memory"), N_("Mem"), N_("shared-memory regions (leaks flagged), shared values, arrays and dicts"),
       SECTIONS(memory_view) },
-    { "Pools", "Pool", "process pools and supervisors: workers, tasks, restarts", SECTIONS(pools_view) },
+    { N_("Pools"), N_("Pool"), N_("process pools and supervisors: workers, tasks, restarts"), SECTIONS(pools_view) },
 };
 
 size_t views_count(void)
@@ -762,30 +763,30 @@ typedef struct key_figure {
 } key_figure;
 
 static const key_figure key_figures[] = {
-    { NULL, { .title = "CPU %", .derive = process_cpu, .format = COLUMN_PERCENT } },
-    { "lock", { .title = "wait per contended acquisition", .derive = lock_wait_recent,
+    { NULL, { .title = N_("CPU %"), .derive = process_cpu, .format = COLUMN_PERCENT } },
+    { "lock", { .title = N_("wait per contended acquisition"), .derive = lock_wait_recent,
                 .format = COLUMN_DURATION } },
-    { "rlock", { .title = "wait per contended acquisition", .derive = lock_wait_recent,
+    { "rlock", { .title = N_("wait per contended acquisition"), .derive = lock_wait_recent,
                  .format = COLUMN_DURATION } },
-    { "semaphore", { .title = "value (permits free)", .field = "value", .format = COLUMN_COUNT } },
-    { "bounded_semaphore", { .title = "value (permits free)", .field = "value", .format = COLUMN_COUNT } },
-    { "event", { .title = "waiters", .field = "waiters", .format = COLUMN_COUNT } },
-    { "condition", { .title = "waiters", .field = "waiters", .format = COLUMN_COUNT } },
-    { "queue", { .title = "depth", .field = "depth", .format = COLUMN_COUNT } },
-    { "pipe", { .title = "unread messages (both ways)",
+    { "semaphore", { .title = N_("value (permits free)"), .field = "value", .format = COLUMN_COUNT } },
+    { "bounded_semaphore", { .title = N_("value (permits free)"), .field = "value", .format = COLUMN_COUNT } },
+    { "event", { .title = N_("waiters"), .field = "waiters", .format = COLUMN_COUNT } },
+    { "condition", { .title = N_("waiters"), .field = "waiters", .format = COLUMN_COUNT } },
+    { "queue", { .title = N_("depth"), .field = "depth", .format = COLUMN_COUNT } },
+    { "pipe", { .title = N_("unread messages (both ways)"),
                 .field = "unread_messages_a_to_b+unread_messages_b_to_a", .derive = field_sum,
                 .format = COLUMN_COUNT } },
-    { "value", { .title = "value", .field = "value", .format = COLUMN_AUTO } },
-    { "array", { .title = "sum of the elements", .field = "sum", .format = COLUMN_AUTO } },
-    { "shm", { .title = "attached processes", .field = "attached", .format = COLUMN_COUNT } },
-    { "dict", { .title = "entries", .field = "entries", .format = COLUMN_COUNT } },
-    { "pool", { .title = "busy workers", .field = "workers_busy", .format = COLUMN_COUNT } },
-    { "supervisor", { .title = "running workers", .field = "running", .format = COLUMN_COUNT } },
-    { "managed", { .title = "calls waiting for a reply", .field = "waiting", .format = COLUMN_COUNT } },
+    { "value", { .title = N_("value"), .field = "value", .format = COLUMN_AUTO } },
+    { "array", { .title = N_("sum of the elements"), .field = "sum", .format = COLUMN_AUTO } },
+    { "shm", { .title = N_("attached processes"), .field = "attached", .format = COLUMN_COUNT } },
+    { "dict", { .title = N_("entries"), .field = "entries", .format = COLUMN_COUNT } },
+    { "pool", { .title = N_("busy workers"), .field = "workers_busy", .format = COLUMN_COUNT } },
+    { "supervisor", { .title = N_("running workers"), .field = "running", .format = COLUMN_COUNT } },
+    { "managed", { .title = N_("calls waiting for a reply"), .field = "waiting", .format = COLUMN_COUNT } },
 };
 
 /* A type without a key figure graphs nothing (the cell is never known). */
-static const column_spec no_key_figure = { .title = "activity", .format = COLUMN_COUNT };
+static const column_spec no_key_figure = { .title = N_("activity"), .format = COLUMN_COUNT };
 
 const column_spec *views_key_figure(const list_row *row)
 {
