@@ -502,6 +502,12 @@ static void test_a_bad_delay_in_a_terminal_starts_nothing(void **state)
  * so the dashboard is certainly up (LIVE) before it ends. */
 static void command_end_shown(const char *how, const char *expected, int status)
 {
+#ifdef SANITIZED_BUILD
+    /* The sanitized preload cannot load into sh: the command would end at
+     * once with the loader's complaint. Stage check runs these. */
+    print_message("skipped in a sanitized build: the preload cannot load into an uninstrumented sh\n");
+    skip();
+#endif
     const char *session = test_session_new();
     char go[192], args[640];
     path_in(go, sizeof go, work_dir, "go");
